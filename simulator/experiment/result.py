@@ -1,0 +1,43 @@
+"""The result of one run: immutable, plain data (numbers, dicts, read-only numpy arrays).
+
+Charts and reports are functions of a :class:`RunResult`, never of a live simulation.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from simulator.scenario.schema import Scenario
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """One run of one scenario with one seed.
+
+    ``summary`` is the JSON-ready dict written to ``summary.json``; ``timeseries`` maps column names
+    to read-only arrays with one value per time bucket (``time`` holds the bucket starts);
+    ``latency_hist`` holds the bounded histograms the percentiles come from.
+    """
+
+    scenario: Scenario
+    seed: int
+    summary: dict[str, Any]
+    timeseries: dict[str, np.ndarray]
+    latency_hist: dict[str, np.ndarray] = field(default_factory=dict)
+    fault_windows: tuple[tuple[str, float, float], ...] = ()
+
+    def to_json(self) -> str:
+        """The summary as canonical JSON (sorted keys): byte-identical for the same scenario and seed."""
+        return json.dumps(self.summary, indent=2, sort_keys=True, allow_nan=False) + "\n"
+
+    def to_frame(self):
+        """The time series as a pandas DataFrame (needs pandas)."""
+        try:
+            import pandas as pd
+        except ImportError as error:  # pragma: no cover - depends on the environment
+            raise ImportError("to_frame() needs pandas: pip install pandas") from error
+        return pd.DataFrame({k: np.asarray(v) for k, v in self.timeseries.items()})

@@ -1,0 +1,156 @@
+"""One run: build the world, simulate, and freeze what was measured into a :class:`RunResult`."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from simulator.experiment.result import RunResult
+from simulator.metrics.histogram import percentiles_from_counts
+from simulator.metrics.recorder import Recorder, outcome_matrix
+from simulator.model.world import Simulation
+from simulator.outcomes import OUTCOMES, Outcome
+from simulator.scenario.schema import Scenario
+
+VERSION = "0.1.0"
+
+
+def _num(value: float | None) -> float | None:
+    """Round to 9 significant digits: readable JSON, still exact enough for every check."""
+    if value is None:
+        return None
+    if not math.isfinite(value):
+        return None
+    return float(f"{value:.9g}")
+
+
+def _readonly(array: np.ndarray) -> np.ndarray:
+    array.flags.writeable = False
+    return array
+
+
+def run(scenario: Scenario, seed: int | None = None) -> RunResult:
+    """Simulate ``scenario`` with ``seed`` (default: the scenario's own) and return the result."""
+    simulation = Simulation(scenario, seed)
+    recorder = simulation.run()
+    return freeze(scenario, simulation.seed, recorder)
+
+
+def freeze(scenario: Scenario, seed: int, recorder: Recorder) -> RunResult:
+    """Turn a finished recorder into an immutable result."""
+    bucket = scenario.bucket
+    n = recorder.n_buckets
+    client = recorder.client
+    times = np.arange(n, dtype=float) * bucket
+    completed = outcome_matrix(client.completed)
+    offered = np.asarray(client.offered, dtype=np.int64)
+    series: dict[str, np.ndarray] = {
+        "time": times,
+        "offered_rps": offered / bucket,
+        "goodput_rps": completed[:, Outcome.SUCCESS] / bucket,
+        "errors_rps": (completed.sum(axis=1) - completed[:, Outcome.SUCCESS]) / bucket,
+    }
+    for outcome in OUTCOMES:
+        series[f"completed_{outcome.label}"] = completed[:, outcome]
+    p50, p99 = [], []
+    for row in client.bucket_latency_ok:
+        if row is None:
+            p50.append(np.nan)
+            p99.append(np.nan)
+        else:
+            a, b = percentiles_from_counts(np.asarray(row), (50, 99), coarse=True)
+            p50.append(a)
+            p99.append(b)
+    series["latency_p50_s"] = np.asarray(p50, dtype=float)
+    series["latency_p99_s"] = np.asarray(p99, dtype=float)
+
+    services: dict[str, Any] = {}
+    duration = scenario.duration
+    for name, stats in recorder.services.items():
+        in_system = np.asarray(stats.in_system.areas[:n], dtype=float)
+        busy = np.asarray(stats.busy.areas[:n], dtype=float)
+        widths = np.minimum(bucket, duration - times)
+        series[f"{name}.arrivals_rps"] = np.asarray(stats.arrivals, dtype=float) / bucket
+        series[f"{name}.queue_length"] = (in_system - busy) / widths
+        series[f"{name}.utilization"] = busy / (widths * stats.capacity)
+        series[f"{name}.wasted_work_s"] = np.asarray(stats.wasted_per_bucket, dtype=float)
+        arrivals = int(sum(stats.arrivals))
+        services[name] = {
+            "arrivals": arrivals,
+            "arrival_rate_rps": _num(arrivals / duration),
+            "answered": {o.label: stats.answered[o] for o in OUTCOMES},
+            "in_system_at_end": stats.in_system.value,
+            "rejected_queue_full": stats.overflow,
+            "utilization": _num(stats.busy.total_area / (duration * stats.capacity)),
+            "mean_in_system": _num(stats.in_system.total_area / duration),
+            "mean_queue_length": _num((stats.in_system.total_area - stats.busy.total_area) / duration),
+            "mean_wait_s": _num(stats.wait_sum / stats.wait_n) if stats.wait_n else None,
+            "mean_time_in_service_s": _num(stats.sojourn_sum / stats.sojourn_n)
+            if stats.sojourn_n
+            else None,
+            "work_s": _num(stats.work),
+            "wasted_work_s": _num(stats.wasted),
+            "wasted_fraction": _num(stats.wasted / stats.work) if stats.work else 0.0,
+            "peak_in_system": stats.in_system.peak,
+        }
+    edges: dict[str, Any] = {}
+    for name, edge in recorder.edges.items():
+        per_bucket = outcome_matrix(edge.per_bucket)
+        series[f"{name}.calls"] = per_bucket.sum(axis=1)
+        series[f"{name}.timeouts"] = per_bucket[:, Outcome.TIMEOUT]
+        edges[name] = {
+            "calls": int(sum(edge.outcomes)),
+            "outcomes": {o.label: edge.outcomes[o] for o in OUTCOMES},
+        }
+
+    total_completed = int(completed.sum())
+    successes = client.outcomes[Outcome.SUCCESS]
+    measured = max(duration - scenario.warmup, 1e-12)
+    summary: dict[str, Any] = {
+        "simulator_version": VERSION,
+        "scenario": scenario.name,
+        "seed": seed,
+        "duration_s": _num(duration),
+        "warmup_s": _num(scenario.warmup),
+        "requests": {
+            "offered": client.offered_total,
+            "completed": total_completed,
+            "in_flight_at_end": client.in_flight,
+            "outcomes": {o.label: client.outcomes[o] for o in OUTCOMES},
+        },
+        "success_ratio": _num(successes / total_completed) if total_completed else None,
+        "goodput_rps": _num(client.latency_ok.count / measured),
+        "throughput_rps": _num(client.latency_all.count / measured),
+        "latency_s": {
+            "success": {k: _num(v) if isinstance(v, float) else v
+                        for k, v in client.latency_ok.summary().items()},
+            "all": {k: _num(v) if isinstance(v, float) else v
+                    for k, v in client.latency_all.summary().items()},
+        },
+        "services": services,
+        "edges": edges,
+        "faults": [
+            {"kind": f.kind, "target": f.target, "start_s": _num(f.start), "end_s": _num(f.end)}
+            for f in scenario.faults
+        ],
+        "conservation": {
+            "offered": client.offered_total,
+            "completed": total_completed,
+            "in_flight": client.in_flight,
+            "balanced": client.offered_total == total_completed + client.in_flight,
+        },
+    }
+    hist = {
+        "success": _readonly(np.asarray(client.latency_ok.counts, dtype=np.int64)),
+        "all": _readonly(np.asarray(client.latency_all.counts, dtype=np.int64)),
+    }
+    return RunResult(
+        scenario=scenario,
+        seed=seed,
+        summary=summary,
+        timeseries={k: _readonly(np.asarray(v)) for k, v in series.items()},
+        latency_hist=hist,
+        fault_windows=tuple((f"{f.kind} {f.target}", f.start, f.end) for f in scenario.faults),
+    )

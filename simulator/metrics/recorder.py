@@ -1,0 +1,172 @@
+"""Streaming recorders for one run: per client, per service and per edge (caller -> callee).
+
+Counters are plain Python lists while the simulation runs (cheaper to bump than numpy cells) and
+become numpy arrays in :meth:`Recorder.freeze`. Nothing grows with the number of requests: only
+with the number of time buckets, which the scenario fixes.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from simulator.metrics.histogram import COARSE, N_COARSE, LatencyHistogram, bin_index
+from simulator.metrics.level import Level
+from simulator.outcomes import N_OUTCOMES, OUTCOMES, Reply
+
+
+def n_buckets_for(duration: float, bucket: float) -> int:
+    return max(1, math.ceil(duration / bucket - 1e-9))
+
+
+class EdgeStats:
+    """Calls from one caller to one callee, by outcome, per time bucket."""
+
+    __slots__ = ("callee", "caller", "inv_bucket", "last_bucket", "outcomes", "per_bucket")
+
+    def __init__(self, caller: str, callee: str, n_buckets: int, bucket: float) -> None:
+        self.caller = caller
+        self.callee = callee
+        self.inv_bucket = 1.0 / bucket
+        self.last_bucket = n_buckets - 1
+        self.outcomes = [0] * N_OUTCOMES
+        self.per_bucket = [[0] * N_OUTCOMES for _ in range(n_buckets)]
+
+    @property
+    def name(self) -> str:
+        return f"{self.caller}->{self.callee}"
+
+    def record(self, now: float, reply: Reply) -> None:
+        outcome = reply.outcome
+        self.outcomes[outcome] += 1
+        b = int(now * self.inv_bucket)
+        self.per_bucket[b if b < self.last_bucket else self.last_bucket][outcome] += 1
+
+
+class ServiceStats:
+    """Arrivals, answers, levels (in system, busy) and work for one service."""
+
+    __slots__ = (
+        "answered",
+        "arrivals",
+        "busy",
+        "capacity",
+        "in_system",
+        "inv_bucket",
+        "last_bucket",
+        "name",
+        "overflow",
+        "sojourn_n",
+        "sojourn_sum",
+        "wait_n",
+        "wait_sum",
+        "wasted",
+        "wasted_per_bucket",
+        "work",
+    )
+
+    def __init__(self, name: str, capacity: int, n_buckets: int, bucket: float) -> None:
+        self.name = name
+        self.capacity = capacity
+        self.inv_bucket = 1.0 / bucket
+        self.last_bucket = n_buckets - 1
+        self.arrivals = [0] * n_buckets
+        self.answered = [0] * N_OUTCOMES
+        self.overflow = 0
+        self.in_system = Level(n_buckets, bucket)
+        self.busy = Level(n_buckets, bucket)
+        self.work = 0.0
+        self.wasted = 0.0
+        self.wasted_per_bucket = [0.0] * n_buckets
+        self.wait_sum = 0.0
+        self.wait_n = 0
+        self.sojourn_sum = 0.0
+        self.sojourn_n = 0
+
+    def bucket_of(self, now: float) -> int:
+        b = int(now * self.inv_bucket)
+        return b if b < self.last_bucket else self.last_bucket
+
+
+@dataclass
+class ClientStats:
+    """End-to-end view from the workload's client."""
+
+    n_buckets: int
+    bucket: float
+    warmup: float
+    offered: list[int] = field(init=False)
+    completed: list[list[int]] = field(init=False)
+    outcomes: list[int] = field(init=False)
+    latency_ok: LatencyHistogram = field(default_factory=LatencyHistogram)
+    latency_all: LatencyHistogram = field(default_factory=LatencyHistogram)
+    bucket_latency_ok: list[list[int] | None] = field(init=False)
+    in_flight: int = 0
+    offered_total: int = 0
+
+    def __post_init__(self) -> None:
+        self.offered = [0] * self.n_buckets
+        self.completed = [[0] * N_OUTCOMES for _ in range(self.n_buckets)]
+        self.outcomes = [0] * N_OUTCOMES
+        self.bucket_latency_ok = [None] * self.n_buckets
+        self._inv_bucket = 1.0 / self.bucket
+        self._last = self.n_buckets - 1
+
+    def offer(self, now: float) -> None:
+        b = int(now * self._inv_bucket)
+        self.offered[b if b < self._last else self._last] += 1
+        self.offered_total += 1
+        self.in_flight += 1
+
+    def complete(self, start: float, now: float, reply: Reply) -> None:
+        outcome = reply.outcome
+        b = int(now * self._inv_bucket)
+        if b > self._last:
+            b = self._last
+        self.completed[b][outcome] += 1
+        self.outcomes[outcome] += 1
+        self.in_flight -= 1
+        latency = now - start
+        if start >= self.warmup:
+            self.latency_all.add(latency)
+            if outcome == 0:
+                self.latency_ok.add(latency)
+        if outcome == 0:
+            row = self.bucket_latency_ok[b]
+            if row is None:
+                row = self.bucket_latency_ok[b] = [0] * N_COARSE
+            row[bin_index(latency) // COARSE] += 1
+
+
+@dataclass
+class Recorder:
+    """Everything one run measures; built by the model, frozen into arrays by the experiment."""
+
+    duration: float
+    bucket: float
+    warmup: float
+    client: ClientStats = field(init=False)
+    services: dict[str, ServiceStats] = field(default_factory=dict)
+    edges: dict[str, EdgeStats] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.n_buckets = n_buckets_for(self.duration, self.bucket)
+        self.client = ClientStats(self.n_buckets, self.bucket, self.warmup)
+
+    def service(self, name: str, capacity: int) -> ServiceStats:
+        stats = ServiceStats(name, capacity, self.n_buckets, self.bucket)
+        self.services[name] = stats
+        return stats
+
+    def edge(self, caller: str, callee: str) -> EdgeStats:
+        key = f"{caller}->{callee}"
+        if key not in self.edges:
+            self.edges[key] = EdgeStats(caller, callee, self.n_buckets, self.bucket)
+        return self.edges[key]
+
+
+def outcome_matrix(rows: list[list[int]]) -> np.ndarray:
+    """Per-bucket outcome counts as an (n_buckets, n_outcomes) int64 array."""
+    return np.asarray(rows, dtype=np.int64).reshape(len(rows), len(OUTCOMES))

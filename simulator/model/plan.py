@@ -1,0 +1,128 @@
+"""The call plan: a scenario's route tree, expanded from the client's entry route into nodes.
+
+Every random draw a first attempt needs (each work step's demand, each network leg's latency) gets
+a numbered *slot* with its own named stream. A request draws all its slots when it is created, in
+arrival order, so its first-attempt demands depend only on the seed and its arrival index: never on
+what a timeout or a retry did to other requests (common random numbers). A slot used a second time
+(a retry, a hedge) draws from the slot's separate retry stream.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from simulator.distributions import Sampler, make_sampler
+from simulator.scenario.references import CLIENT
+from simulator.scenario.schema import Scenario, TaggedCall, TaggedParallel, TaggedWork
+
+if TYPE_CHECKING:
+    from simulator.metrics.recorder import EdgeStats
+    from simulator.model.service import ActiveFaults, ServiceRuntime
+
+
+@dataclass(slots=True, eq=False)
+class WorkNode:
+    """Local work on the service running the route."""
+
+    slot: int
+
+
+@dataclass(slots=True, eq=False)
+class CallNode:
+    """One call from ``caller`` to ``callee``'s ``route``, with the callee's steps expanded."""
+
+    caller: str
+    callee: str
+    route: str
+    timeout: float | None
+    request_slot: int
+    response_slot: int
+    status: int
+    steps: list[WorkNode | CallNode | ParallelNode] = field(default_factory=list)
+    # Filled in when the model is built: the callee's runtime, the edge's counters, hop faults.
+    service: ServiceRuntime | None = None
+    edge: EdgeStats | None = None
+    hop: ActiveFaults | None = None
+
+
+@dataclass(slots=True, eq=False)
+class ParallelNode:
+    """Calls made at once; ``degrade`` carries on with whatever answered."""
+
+    calls: list[CallNode]
+    degrade: bool
+
+
+@dataclass
+class Plan:
+    """The expanded tree and one sampler per slot (first attempt) plus one per slot for reuse."""
+
+    entry: CallNode
+    slot_names: list[str]
+    samplers: list[Sampler]
+    retry_samplers: list[Sampler]
+
+    def draw_demands(self) -> list[float | None]:
+        return [sample() for sample in self.samplers]
+
+
+def build_plan(scenario: Scenario, streams) -> Plan:
+    """Expand the workload's entry route into a tree of nodes with numbered slots."""
+    names: list[str] = []
+    samplers: list[Sampler] = []
+    retry: list[Sampler] = []
+    routes = {name: service.route_table() for name, service in scenario.services.items()}
+    network = scenario.network
+
+    def slot(name: str, dist) -> int:
+        names.append(name)
+        samplers.append(make_sampler(dist, streams(name)))
+        retry.append(make_sampler(dist, streams(name + " [retry]")))
+        return len(names) - 1
+
+    def expand(caller: str, callee: str, route: str, timeout: float | None, path: str) -> CallNode:
+        hop = f"{caller}->{callee}"
+        latency = network.hops.get(hop, network.default)
+        here = f"{path}>{callee}:{route}"
+        node = CallNode(
+            caller=caller,
+            callee=callee,
+            route=route,
+            timeout=timeout,
+            request_slot=slot(f"net {here} request", latency),
+            response_slot=slot(f"net {here} response", latency),
+            status=routes[callee][route].status,
+        )
+        service = scenario.services[callee]
+        for i, step in enumerate(routes[callee][route].steps):
+            step_path = f"{here}#{i}"
+            if isinstance(step, TaggedWork):
+                node.steps.append(WorkNode(slot(f"work {step_path}", step.work or service.service_time)))
+            elif isinstance(step, TaggedCall):
+                node.steps.append(expand(callee, step.call, step.route, step.timeout, step_path))
+            elif isinstance(step, TaggedParallel):
+                calls = [
+                    expand(callee, c.call, c.route, c.timeout, f"{step_path}.{j}")
+                    for j, c in enumerate(step.parallel)
+                ]
+                node.steps.append(ParallelNode(calls, step.degrade))
+        return node
+
+    workload = scenario.workload
+    entry = expand(CLIENT, workload.target, workload.route, workload.timeout, "")
+    return Plan(entry, names, samplers, retry)
+
+
+def iter_call_nodes(node: CallNode):
+    """Every call node in the tree, depth first."""
+    yield node
+    for step in node.steps:
+        if isinstance(step, CallNode):
+            yield from iter_call_nodes(step)
+        elif isinstance(step, ParallelNode):
+            for call in step.calls:
+                yield from iter_call_nodes(call)
+
+
+__all__ = ["CallNode", "ParallelNode", "Plan", "WorkNode", "build_plan", "iter_call_nodes"]

@@ -1,0 +1,165 @@
+"""Services and their instances on SimPy: workers, FIFO queues, crashes and active faults.
+
+An instance has ``capacity`` workers and a FIFO queue of waiting requests (SimPy events). A free
+worker is taken without creating any event; a released worker is handed straight to the next
+waiter. This is cheaper than ``simpy.Resource`` and is what the hot path needs.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import TYPE_CHECKING
+
+from simulator.distributions import Sampler
+
+if TYPE_CHECKING:
+    import simpy
+
+    from simulator.metrics.recorder import ServiceStats
+    from simulator.scenario.schema import Service
+
+
+class InstanceCrashed(Exception):
+    """Thrown into requests waiting in the queue of an instance that crashed."""
+
+
+class ActiveFaults:
+    """The faults currently in force on one target (service, instance or hop)."""
+
+    __slots__ = ("error", "extra", "hang", "slowdown")
+
+    def __init__(self) -> None:
+        self.error: list[tuple[float, int, Sampler]] = []  # (rate, status, uniform draws)
+        self.extra: list[Sampler] = []  # added latency
+        self.hang: list[tuple[float, Sampler, object]] = []  # (rate, uniform draws, release event)
+        self.slowdown = 1.0
+
+    def __bool__(self) -> bool:
+        return bool(self.error or self.extra or self.hang) or self.slowdown != 1.0
+
+    def injected_error(self) -> int:
+        """The status of an injected error for this request, or 0."""
+        for rate, status, uniform in self.error:
+            if uniform() < rate:
+                return status
+        return 0
+
+    def added_latency(self) -> float:
+        return sum(sample() for sample in self.extra)
+
+    def hang_event(self):
+        for rate, uniform, release in self.hang:
+            if uniform() < rate:
+                return release
+        return None
+
+
+class Instance:
+    """One instance of a service."""
+
+    __slots__ = (
+        "alive",
+        "busy",
+        "capacity",
+        "epoch",
+        "faults",
+        "in_system",
+        "index",
+        "queue",
+        "service",
+        "workers",
+        "working",
+    )
+
+    def __init__(self, service: ServiceRuntime, index: int, workers: int) -> None:
+        self.service = service
+        self.index = index
+        self.workers = workers
+        self.capacity = workers
+        self.busy = 0
+        self.in_system = 0
+        self.queue: deque[simpy.Event] = deque()
+        self.alive = True
+        self.epoch = 0
+        self.working: set[simpy.Process] = set()
+        self.faults = ActiveFaults()
+
+    def set_capacity(self, capacity: int) -> None:
+        """Change the number of usable workers (brownouts); wakes waiters if capacity grew."""
+        self.capacity = capacity
+        env = self.service.env
+        stats = self.service.stats
+        while self.alive and self.queue and self.busy < self.capacity:
+            self.busy += 1
+            stats.busy.change(env.now, 1)
+            self.queue.popleft().succeed()
+
+    def release(self) -> None:
+        """Give a worker back: to the next waiter if any, else to the pool."""
+        if self.queue and self.alive and self.busy <= self.capacity:
+            self.queue.popleft().succeed()
+        else:
+            self.busy -= 1
+            self.service.stats.busy.change(self.service.env.now, -1)
+
+    def crash(self) -> None:
+        """Stop: waiting and running requests are reset; new connections are refused."""
+        self.alive = False
+        self.epoch += 1
+        while self.queue:
+            self.queue.popleft().fail(InstanceCrashed())
+        for process in list(self.working):
+            process.interrupt("crash")
+
+    def restart(self) -> None:
+        self.alive = True
+        self.set_capacity(self.capacity)
+
+
+class ServiceRuntime:
+    """A service on the simulated clock: its instances, balancer and counters."""
+
+    __slots__ = (
+        "_next",
+        "_uniform",
+        "balancer",
+        "config",
+        "env",
+        "faults",
+        "hold_worker",
+        "instances",
+        "load_slope",
+        "name",
+        "outages",
+        "queue_limit",
+        "stats",
+    )
+
+    def __init__(self, env: simpy.Environment, name: str, config: Service, stats: ServiceStats,
+                 uniform: Sampler) -> None:
+        self.env = env
+        self.name = name
+        self.config = config
+        self.stats = stats
+        self.queue_limit = config.queue_limit
+        self.load_slope = config.load_slope
+        self.hold_worker = config.hold_worker_during_calls
+        self.balancer = config.balancer
+        self.instances = [Instance(self, i, config.concurrency) for i in range(config.instances)]
+        self.faults = ActiveFaults()
+        self.outages = 0
+        self._next = 0
+        self._uniform = uniform
+
+    def pick(self) -> Instance:
+        """The instance a new call goes to (it may be down: the caller is then refused)."""
+        instances = self.instances
+        if len(instances) == 1:
+            return instances[0]
+        if self.balancer == "round_robin":
+            self._next = (self._next + 1) % len(instances)
+            return instances[self._next]
+        if self.balancer == "random":
+            return instances[int(self._uniform() * len(instances))]
+        alive = [i for i in instances if i.alive] or instances
+        return min(alive, key=lambda i: (i.in_system / i.workers, i.index))

@@ -1,0 +1,108 @@
+"""One simulated world built from a scenario: services, network, faults and workload on SimPy."""
+
+from __future__ import annotations
+
+import simpy
+
+from simulator.distributions import uniform_sampler
+from simulator.metrics.recorder import Recorder
+from simulator.model.caller import ROOT, CallPath, Request
+from simulator.model.faults import FaultInjector
+from simulator.model.plan import build_plan, iter_call_nodes
+from simulator.model.service import ActiveFaults, ServiceRuntime
+from simulator.model.workload import closed_users, key_sampler, open_arrivals
+from simulator.rng import Streams
+from simulator.scenario.references import parse_target
+from simulator.scenario.schema import Scenario
+
+
+class ConservationError(AssertionError):
+    """A request was lost or counted twice: a bug in the simulator, never in the scenario."""
+
+
+class Simulation:
+    """Build once, :meth:`run` once; the recorder then holds everything measured."""
+
+    def __init__(self, scenario: Scenario, seed: int | None = None) -> None:
+        self.scenario = scenario
+        self.seed = scenario.seed if seed is None else seed
+        self.env = env = simpy.Environment()
+        streams = Streams(self.seed)
+        self.recorder = recorder = Recorder(scenario.duration, scenario.bucket, scenario.warmup)
+        self.services = {
+            name: ServiceRuntime(
+                env, name, config, recorder.service(name, config.concurrency * config.instances),
+                uniform_sampler(streams(f"balancer {name}")),
+            )
+            for name, config in scenario.services.items()
+        }
+        self.plan = build_plan(scenario, streams)
+        self.hops: dict[str, ActiveFaults] = {}
+        for fault in scenario.faults:
+            kind, caller, callee = parse_target(fault.target)
+            if kind == "hop":
+                self.hops.setdefault(f"{caller}->{callee}", ActiveFaults())
+        for node in iter_call_nodes(self.plan.entry):
+            node.service = self.services[node.callee]
+            node.edge = recorder.edge(node.caller, node.callee)
+            node.hop = self.hops.get(f"{node.caller}->{node.callee}")
+        self.path = CallPath(env, self.plan)
+        self.faults = FaultInjector(env, scenario.faults, self.services, self.hops, streams)
+        self._next_key = key_sampler(scenario.workload.keys, streams)
+        self._next_index = 0
+        workload = scenario.workload
+        if workload.kind == "open":
+            env.process(open_arrivals(env, workload, scenario.duration, streams, self._start_request))
+        else:
+            closed_users(env, workload, streams, self._client_request)
+
+    def _new_request(self) -> Request:
+        index = self._next_index
+        self._next_index = index + 1
+        self.recorder.client.offer(self.env.now)
+        return Request(index, self._next_key(), self.env.now, self.plan.draw_demands())
+
+    def _start_request(self) -> None:
+        self.env.process(self._client_request())
+
+    def _client_request(self):
+        request = self._new_request()
+        reply = yield from self.path.call(request, self.plan.entry, ROOT)
+        self.recorder.client.complete(request.start, self.env.now, reply)
+
+    def run(self) -> Recorder:
+        """Run to the scenario's duration and check that every request is accounted for."""
+        end = self.scenario.duration
+        self.env.run(until=end)
+        recorder = self.recorder
+        for stats in recorder.services.values():
+            stats.in_system.close(end)
+            stats.busy.close(end)
+        check_conservation(recorder)
+        return recorder
+
+
+def check_conservation(recorder: Recorder) -> None:
+    """Offered = completed + in flight, per bucket sums = totals, per service arrivals balance."""
+    client = recorder.client
+    completed = sum(client.outcomes)
+    problems = []
+    if client.offered_total != completed + client.in_flight or client.in_flight < 0:
+        problems.append(
+            f"client: offered {client.offered_total} != completed {completed} + in flight "
+            f"{client.in_flight}"
+        )
+    if sum(client.offered) != client.offered_total:
+        problems.append("client: offered per bucket does not add up to the total")
+    if sum(map(sum, client.completed)) != completed:
+        problems.append("client: completions per bucket do not add up to the total")
+    for name, stats in recorder.services.items():
+        arrivals = sum(stats.arrivals)
+        answered = sum(stats.answered)
+        if arrivals != answered + stats.in_system.value:
+            problems.append(
+                f"service {name}: arrivals {arrivals} != answered {answered} + in system "
+                f"{stats.in_system.value}"
+            )
+    if problems:
+        raise ConservationError("; ".join(problems))

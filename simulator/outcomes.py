@@ -1,0 +1,108 @@
+"""The one outcome taxonomy used by every count, chart and JSON file.
+
+Every call, at every hop, ends in exactly one :class:`Outcome`:
+
+- ``SUCCESS``: a 2xx answer.
+- HTTP errors, by status: ``CLIENT_ERROR`` (4xx other than 408/429), ``REQUEST_TIMEOUT`` (408),
+  ``TOO_MANY_REQUESTS`` (429), ``SERVER_ERROR`` (5xx other than 503), ``SERVICE_UNAVAILABLE`` (503).
+- Transport failures: ``TIMEOUT`` (the caller stopped waiting), ``CONNECTION_REFUSED`` (nothing
+  listening: outage or crashed instance), ``CONNECTION_RESET`` (accepted, then dropped: crash while
+  in progress, or a hang released).
+- Local refusals by the caller's own policy stack: ``BREAKER_OPEN``, ``REJECTED`` (bulkhead, retry
+  budget, throttle), ``DEADLINE_EXCEEDED`` (the propagated deadline had already passed).
+
+A :class:`Reply` pairs the outcome with the HTTP status (0 when there was no HTTP answer). Whether
+an outcome is retried is decided by the retry policy from this taxonomy, never by ad-hoc checks.
+Deduplication is not an outcome: a shared call ends with the shared call's outcome and is counted
+separately as a dedup hit.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+from functools import cache
+from typing import NamedTuple
+
+
+class Outcome(IntEnum):
+    """How one call ended; values index the per-outcome counter arrays."""
+
+    SUCCESS = 0
+    CLIENT_ERROR = 1
+    REQUEST_TIMEOUT = 2
+    TOO_MANY_REQUESTS = 3
+    SERVER_ERROR = 4
+    SERVICE_UNAVAILABLE = 5
+    TIMEOUT = 6
+    CONNECTION_REFUSED = 7
+    CONNECTION_RESET = 8
+    BREAKER_OPEN = 9
+    REJECTED = 10
+    DEADLINE_EXCEEDED = 11
+
+    @property
+    def label(self) -> str:
+        """The snake_case name used in JSON keys and CSV columns."""
+        return self.name.lower()
+
+    @property
+    def is_success(self) -> bool:
+        return self is Outcome.SUCCESS
+
+    @property
+    def is_http_error(self) -> bool:
+        return Outcome.CLIENT_ERROR <= self <= Outcome.SERVICE_UNAVAILABLE
+
+    @property
+    def got_response(self) -> bool:
+        """True when the callee answered with an HTTP status (success or error)."""
+        return self <= Outcome.SERVICE_UNAVAILABLE
+
+    @classmethod
+    def for_status(cls, status: int) -> Outcome:
+        """Map an HTTP status code to its outcome category."""
+        if 200 <= status < 300:
+            return cls.SUCCESS
+        if status == 408:
+            return cls.REQUEST_TIMEOUT
+        if status == 429:
+            return cls.TOO_MANY_REQUESTS
+        if 400 <= status < 500:
+            return cls.CLIENT_ERROR
+        if status == 503:
+            return cls.SERVICE_UNAVAILABLE
+        if 500 <= status < 600:
+            return cls.SERVER_ERROR
+        raise ValueError(f"HTTP status {status} is not allowed; must be 200-599")
+
+
+OUTCOMES: tuple[Outcome, ...] = tuple(Outcome)
+N_OUTCOMES = len(OUTCOMES)
+
+
+class Reply(NamedTuple):
+    """The answer a caller sees: an outcome, the HTTP status (0 if no HTTP answer came) and an
+    optional ``Retry-After`` hint in seconds (the reference gateway's 503 says ``retryAfter: 30``)."""
+
+    outcome: Outcome
+    status: int = 0
+    retry_after: float | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome is Outcome.SUCCESS
+
+
+@cache
+def http_reply(status: int) -> Reply:
+    """The shared Reply for an HTTP status (cached: replies are immutable and reused)."""
+    return Reply(Outcome.for_status(status), status)
+
+
+OK = http_reply(200)
+TIMEOUT = Reply(Outcome.TIMEOUT)
+REFUSED = Reply(Outcome.CONNECTION_REFUSED)
+RESET = Reply(Outcome.CONNECTION_RESET)
+BREAKER_OPEN = Reply(Outcome.BREAKER_OPEN)
+REJECTED = Reply(Outcome.REJECTED)
+DEADLINE_EXCEEDED = Reply(Outcome.DEADLINE_EXCEEDED)

@@ -1,0 +1,156 @@
+"""Checks that span sections of a scenario: names that must exist, targets, and call cycles."""
+
+from __future__ import annotations
+
+from simulator.scenario.schema import (
+    CallStep,
+    CrashFault,
+    Scenario,
+    TaggedCall,
+    TaggedParallel,
+)
+
+CLIENT = "client"
+
+# Which kinds of target each fault accepts.
+_FAULT_TARGETS = {
+    "latency": {"service", "instance", "hop"},
+    "errors": {"service", "instance", "hop"},
+    "outage": {"service"},
+    "crash": {"service"},
+    "brownout": {"service", "instance"},
+    "hang": {"service", "instance"},
+}
+
+
+def parse_target(target: str) -> tuple[str, str, int | str | None]:
+    """Split a fault target into (kind, service-or-caller, instance index or callee)."""
+    if "->" in target:
+        caller, _, callee = target.partition("->")
+        return "hop", caller.strip(), callee.strip()
+    if "#" in target:
+        service, _, index = target.partition("#")
+        return "instance", service, int(index) if index.isdigit() else -1
+    return "service", target, None
+
+
+def iter_calls(scenario: Scenario):
+    """Yield (path, caller service, CallStep) for every call step in every route."""
+    for service_name, service in scenario.services.items():
+        for route_name, route in service.routes.items():
+            for i, step in enumerate(route.steps):
+                path = f"services.{service_name}.routes.{route_name}.steps.{i}"
+                if isinstance(step, TaggedCall):
+                    yield path, service_name, step
+                elif isinstance(step, TaggedParallel):
+                    for j, call in enumerate(step.parallel):
+                        yield f"{path}.parallel.{j}", service_name, call
+
+
+def _known(names, what: str) -> str:
+    return f"must be one of the {what}: " + ", ".join(repr(n) for n in sorted(names))
+
+
+def check_references(scenario: Scenario) -> list[str]:
+    """Every cross-reference problem, each as one line ``path: value ...; must be ...``."""
+    problems: list[str] = []
+    services = scenario.services
+    routes = {name: service.route_table() for name, service in services.items()}
+
+    def check_call(path: str, service: str, route: str) -> None:
+        if service not in services:
+            problems.append(f"{path}: {service!r} is not a service; {_known(services, 'services')}")
+        elif route not in routes[service]:
+            problems.append(
+                f"{path}: route {route!r} does not exist on {service!r}; "
+                f"{_known(routes[service], 'routes of ' + service)}"
+            )
+
+    workload = scenario.workload
+    if workload.target not in services:
+        problems.append(
+            f"workload.target: {workload.target!r} is not a service; {_known(services, 'services')}"
+        )
+    else:
+        check_call("workload.route", workload.target, workload.route)
+
+    calls: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    for path, caller, step in iter_calls(scenario):
+        check_call(f"{path}.call", step.call, step.route)
+        route_name = path.split(".routes.", 1)[1].rsplit(".steps.", 1)[0]
+        calls.setdefault((caller, route_name), []).append((step.call, step.route))
+
+    cycle = _find_cycle(calls)
+    if cycle:
+        chain = " -> ".join(f"{s} {r!r}" for s, r in cycle)
+        problems.append(f"services: calls form a cycle ({chain}); a route may not call itself")
+
+    for key in scenario.network.hops:
+        caller, sep, callee = key.partition("->")
+        if not sep or (caller.strip() not in services and caller.strip() != CLIENT) or (
+            callee.strip() not in services
+        ):
+            problems.append(
+                f"network.hops.{key}: {key!r} is not a hop; must be 'caller->callee' with known "
+                f"services (the workload's caller is 'client')"
+            )
+
+    for i, fault in enumerate(scenario.faults):
+        problems.extend(_check_fault(f"faults.{i}.target", fault, scenario))
+    return problems
+
+
+def _check_fault(path: str, fault, scenario: Scenario) -> list[str]:
+    kind, name, detail = parse_target(fault.target)
+    allowed = _FAULT_TARGETS[fault.kind]
+    services = scenario.services
+    if kind not in allowed:
+        return [
+            f"{path}: {fault.target!r} is a {kind}; a {fault.kind} fault must target a "
+            + " or ".join(sorted(allowed))
+        ]
+    if kind == "hop":
+        if (name not in services and name != CLIENT) or detail not in services:
+            return [f"{path}: {fault.target!r} is not a hop between known services"]
+        return []
+    if name not in services:
+        return [f"{path}: {name!r} is not a service; {_known(services, 'services')}"]
+    instances = services[name].instances
+    if kind == "instance" and not (isinstance(detail, int) and 0 <= detail < instances):
+        return [f"{path}: {fault.target!r} is not an instance; must be {name}#0 to {name}#{instances - 1}"]
+    if isinstance(fault, CrashFault) and fault.count > instances:
+        return [
+            f"{path.rsplit('.', 1)[0]}.count: {fault.count} is not allowed; "
+            f"{name!r} has {instances} instance(s)"
+        ]
+    return []
+
+
+def _find_cycle(calls: dict[tuple[str, str], list[tuple[str, str]]]) -> list[tuple[str, str]]:
+    """A route-level call cycle, as the list of (service, route) on it, or [] if none."""
+    state: dict[tuple[str, str], int] = {}
+    stack: list[tuple[str, str]] = []
+
+    def visit(node: tuple[str, str]) -> list[tuple[str, str]]:
+        state[node] = 1
+        stack.append(node)
+        for nxt in calls.get(node, []):
+            if state.get(nxt) == 1:
+                return [*stack[stack.index(nxt) :], nxt]
+            if nxt not in state:
+                found = visit(nxt)
+                if found:
+                    return found
+        stack.pop()
+        state[node] = 2
+        return []
+
+    for node in list(calls):
+        if node not in state:
+            found = visit(node)
+            if found:
+                return found
+    return []
+
+
+__all__ = ["CLIENT", "CallStep", "check_references", "iter_calls", "parse_target"]

@@ -1,0 +1,311 @@
+"""The scenario format: pydantic models for what users write in a TOML file.
+
+Each model is frozen and strict (see :class:`simulator.units.ConfigModel`). Field descriptions are
+the documentation shown by ``simulator schema`` and in ``docs/scenario-format.md``. Checks that
+span sections (a call naming a service that does not exist, a fault aimed at nothing) live in
+:mod:`simulator.scenario.references`, so that every problem can be reported at once.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal, Self
+
+from pydantic import BeforeValidator, Field, model_validator
+
+from simulator.distributions import Constant, Distribution
+from simulator.units import ConfigModel, Duration, OptionalDuration
+
+Name = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.\-]+$")]
+MAX_COUNT = 1_000_000
+
+
+class WorkStep(ConfigModel):
+    """Local work on the service: holds a worker for a time drawn from a distribution."""
+
+    work: Distribution | None = Field(
+        None, description="service time of this step; omitted means the service's service_time"
+    )
+
+
+class CallStep(ConfigModel):
+    """A synchronous call to another service's route; the step fails if the call fails."""
+
+    call: Name = Field(description="name of the service called")
+    route: str = Field(min_length=1, max_length=200, description="route on the called service")
+    timeout: OptionalDuration = Field(
+        None, gt=0, description="per-call timeout; omitted or 'none' means wait as long as it takes"
+    )
+
+
+class ParallelStep(ConfigModel):
+    """Calls made at the same time (fan-out); the step waits for all of them."""
+
+    parallel: list[CallStep] = Field(min_length=1, max_length=100, description="the calls")
+    degrade: bool = Field(
+        False,
+        description="true: carry on with whatever answered (graceful degradation); "
+        "false: the step fails with the first failed call's error",
+    )
+
+
+def _step_kind(value: object) -> object:
+    """Pick the step model from the key present, so errors name the right fields."""
+    if isinstance(value, dict):
+        kinds = [k for k in ("work", "call", "parallel") if k in value]
+        if len(kinds) != 1:
+            raise ValueError(
+                f"a step needs exactly one of 'work', 'call' or 'parallel'; got keys {sorted(value)}"
+            )
+        return {"kind": kinds[0], **value}
+    return value
+
+
+class TaggedWork(WorkStep):
+    kind: Literal["work"] = Field("work", exclude=True)
+
+
+class TaggedCall(CallStep):
+    kind: Literal["call"] = Field("call", exclude=True)
+
+
+class TaggedParallel(ParallelStep):
+    kind: Literal["parallel"] = Field("parallel", exclude=True)
+
+
+Step = Annotated[
+    TaggedWork | TaggedCall | TaggedParallel,
+    Field(discriminator="kind"),
+    BeforeValidator(_step_kind),
+]
+
+
+class Route(ConfigModel):
+    """What a service does for one route: its steps, run in order."""
+
+    steps: list[Step] = Field(
+        default_factory=lambda: [TaggedWork()],
+        max_length=100,
+        description="steps run in order; default: one work step of the service's service_time",
+    )
+    status: int = Field(200, ge=200, le=299, description="status answered on success")
+
+
+class Service(ConfigModel):
+    """A service: identical instances, each with workers and a FIFO queue."""
+
+    kind: Literal["service", "database"] = Field(
+        "service", description="'database' adds connections and operations (read, write, ...)"
+    )
+    instances: int = Field(1, ge=1, le=1000, description="number of identical instances")
+    workers: int | None = Field(
+        None, ge=1, le=MAX_COUNT, description="concurrent requests one instance serves (default 1)"
+    )
+    connections: int | None = Field(
+        None, ge=1, le=MAX_COUNT, description="database only: connection limit (its workers)"
+    )
+    queue_limit: int | None = Field(
+        None, ge=0, le=MAX_COUNT,
+        description="waiting requests one instance holds; overflow is answered 503 at once. "
+        "Omitted: unbounded",
+    )
+    service_time: Distribution = Field(
+        default_factory=lambda: Constant(value=0.001),
+        description="time a work step holds a worker, when the step gives none (default 1ms)",
+    )
+    load_slope: Duration = Field(
+        0.0,
+        description="extra service time per request in flight at the instance "
+        "(latency = base + slope x in-flight): overload that makes itself worse",
+    )
+    hold_worker_during_calls: bool = Field(
+        True,
+        description="true: a worker is held for the whole request, downstream calls included "
+        "(thread per request); false: only during work steps (event loop, like Node.js)",
+    )
+    balancer: Literal["round_robin", "random", "least_loaded"] = Field(
+        "round_robin", description="how callers pick an instance"
+    )
+    routes: dict[str, Route] = Field(
+        default_factory=dict, max_length=1000, description="routes by name, e.g. 'POST /activate'"
+    )
+    operations: dict[str, Distribution] = Field(
+        default_factory=dict,
+        max_length=1000,
+        description="database only: latency per operation; each becomes a route of that name",
+    )
+
+    @model_validator(mode="after")
+    def _database_keys(self) -> Self:
+        if self.kind != "database":
+            if self.connections is not None:
+                raise ValueError("'connections' is for kind = 'database'; use 'workers'")
+            if self.operations:
+                raise ValueError("'operations' is for kind = 'database'; use 'routes'")
+        elif self.connections is not None and self.workers is not None:
+            raise ValueError("give 'connections' or 'workers' for a database, not both")
+        return self
+
+    @property
+    def concurrency(self) -> int:
+        """Workers per instance (a database's connections)."""
+        return self.connections or self.workers or 1
+
+    def route_table(self) -> dict[str, Route]:
+        """Routes, with a database's operations turned into one-step routes."""
+        table = dict(self.routes)
+        for name, latency in self.operations.items():
+            table.setdefault(name, Route(steps=[TaggedWork(work=latency)]))
+        return table
+
+
+class Network(ConfigModel):
+    """One-way latency of every hop (each direction drawn separately)."""
+
+    default: Distribution = Field(
+        default_factory=lambda: Constant(value=0.0005),
+        description="one-way latency of any hop not listed (default 0.5ms)",
+    )
+    hops: dict[str, Distribution] = Field(
+        default_factory=dict,
+        max_length=1000,
+        description="per hop, keyed 'caller->callee' (the workload's caller is 'client')",
+    )
+
+
+class RatePoint(ConfigModel):
+    """From time ``at`` on, the arrival rate is ``rate`` (reached linearly over ``ramp``)."""
+
+    at: Duration = Field(description="when this rate applies")
+    rate: float = Field(ge=0, le=1e7, description="requests per second")
+    ramp: Duration = Field(0.0, description="reach the rate linearly over this time before 'at'")
+
+
+class Keys(ConfigModel):
+    """Request keys (for deduplication): which of ``count`` keys each request carries."""
+
+    count: int = Field(1000, ge=1, le=100_000_000, description="number of distinct keys")
+    distribution: Literal["uniform", "zipf"] = Field("uniform", description="key popularity")
+    exponent: float = Field(1.1, gt=0, le=10, description="Zipf exponent s (P(k) ~ 1/k^s)")
+
+
+class Workload(ConfigModel):
+    """Where requests come from: open-loop Poisson arrivals, or closed-loop users."""
+
+    kind: Literal["open", "closed"] = Field("open", description="open: Poisson; closed: users")
+    target: Name = Field("gateway", description="service the client calls")
+    route: str = Field("POST /license/activate", description="route the client calls")
+    rate: float = Field(100.0, ge=0, le=1e7, description="open: requests per second at start")
+    schedule: list[RatePoint] = Field(
+        default_factory=list, max_length=10_000, description="open: rate changes over time"
+    )
+    users: int = Field(10, ge=1, le=MAX_COUNT, description="closed: number of users")
+    think_time: Distribution = Field(
+        default_factory=lambda: Constant(value=1.0),
+        description="closed: pause between a user's answer and its next request",
+    )
+    timeout: OptionalDuration = Field(
+        30.0, gt=0, description="the client's own timeout (reference: 30 s); 'none' for no timeout"
+    )
+    keys: Keys = Field(default_factory=Keys, description="request keys")
+
+    @model_validator(mode="after")
+    def _schedule_in_order(self) -> Self:
+        times = [point.at for point in self.schedule]
+        if times != sorted(times):
+            raise ValueError("schedule points must be in order of 'at'")
+        return self
+
+    @property
+    def peak_rate(self) -> float:
+        return max([self.rate, *(point.rate for point in self.schedule)])
+
+
+class _FaultBase(ConfigModel):
+    target: str = Field(
+        min_length=1,
+        max_length=200,
+        description="a service ('db'), an instance ('auth#0') or a hop ('gateway->auth')",
+    )
+    start: Duration = Field(description="when the fault begins")
+    duration: Duration = Field(gt=0, description="how long it lasts")
+
+    @property
+    def end(self) -> float:
+        return self.start + self.duration
+
+
+class LatencyFault(_FaultBase):
+    """Added latency on a service's work or on a hop."""
+
+    kind: Literal["latency"]
+    add: Distribution = Field(description="extra latency per request (fixed or a distribution)")
+
+
+class ErrorFault(_FaultBase):
+    """A share of requests answered at once with an error status."""
+
+    kind: Literal["errors"]
+    rate: float = Field(ge=0, le=1, description="share of requests that fail, 0..1")
+    status: int = Field(500, ge=400, le=599, description="status of the injected errors")
+
+
+class OutageFault(_FaultBase):
+    """Every instance refuses connections."""
+
+    kind: Literal["outage"]
+
+
+class CrashFault(_FaultBase):
+    """``count`` instances crash: queued and running requests are reset, new ones refused."""
+
+    kind: Literal["crash"]
+    count: int = Field(1, ge=1, le=1000, description="instances that crash")
+    restart: bool = Field(True, description="restart them when the fault ends")
+
+
+class BrownoutFault(_FaultBase):
+    """Reduced capacity or slower service."""
+
+    kind: Literal["brownout"]
+    capacity: float = Field(1.0, gt=0, le=1, description="share of workers still available")
+    slowdown: float = Field(1.0, ge=1, le=1e4, description="service time multiplier")
+
+
+class HangFault(_FaultBase):
+    """Requests accepted and never answered; hung workers are reset when the fault ends."""
+
+    kind: Literal["hang"]
+    rate: float = Field(1.0, ge=0, le=1, description="share of requests that hang, 0..1")
+
+
+Fault = Annotated[
+    LatencyFault | ErrorFault | OutageFault | CrashFault | BrownoutFault | HangFault,
+    Field(discriminator="kind"),
+]
+FAULT_KINDS = ("latency", "errors", "outage", "crash", "brownout", "hang")
+
+
+class Scenario(ConfigModel):
+    """A whole simulation: services, network, workload, faults, and how long to run."""
+
+    version: Literal[1] = Field(description="format version; must be 1")
+    name: str = Field("scenario", max_length=200, description="shown in reports")
+    description: str = Field("", max_length=10_000, description="what the scenario shows")
+    duration: Duration = Field(60.0, gt=0, description="simulated time")
+    warmup: Duration = Field(
+        0.0, description="requests arriving before this are left out of latency statistics"
+    )
+    bucket: Duration = Field(1.0, ge=0.001, description="width of a time-series bucket")
+    seed: int = Field(1, ge=0, le=2**63 - 1, description="root random seed")
+    workload: Workload = Field(default_factory=Workload, description="the traffic")
+    services: dict[Name, Service] = Field(min_length=1, max_length=1000, description="services")
+    network: Network = Field(default_factory=Network, description="hop latencies")
+    faults: list[Fault] = Field(default_factory=list, max_length=10_000, description="faults")
+
+    @model_validator(mode="after")
+    def _sizes(self) -> Self:
+        if self.warmup >= self.duration:
+            raise ValueError(f"warmup {self.warmup:g} s must be shorter than duration {self.duration:g} s")
+        if self.duration / self.bucket > 1_000_000:
+            raise ValueError("duration / bucket must be <= 1,000,000 time buckets; use a wider bucket")
+        return self
