@@ -13,10 +13,22 @@ import numpy as np
 import simpy
 
 
-def run_baseline(rate: float, duration: float, seed: int, gateway_workers: int, auth_workers: int,
-                 auth_instances: int, db_connections: int, gateway_mean: float,
-                 auth_median: float, auth_sigma: float, db_median: float, db_sigma: float,
-                 net_median: float, net_sigma: float) -> tuple[int, float]:
+def run_baseline(
+    rate: float,
+    duration: float,
+    seed: int,
+    gateway_workers: int,
+    auth_workers: int,
+    auth_instances: int,
+    db_connections: int,
+    gateway_mean: float,
+    auth_median: float,
+    auth_sigma: float,
+    db_median: float,
+    db_sigma: float,
+    net_median: float,
+    net_sigma: float,
+) -> tuple[int, float]:
     """Run the chain; return (completed requests, mean latency)."""
     rng = np.random.default_rng(seed)
     env = simpy.Environment()

@@ -34,11 +34,20 @@ def time_ours(scenario) -> tuple[float, int]:
 def time_baseline(scenario) -> tuple[float, int]:
     start = time.perf_counter()
     done, _ = run_baseline(
-        rate=scenario.workload.rate, duration=scenario.duration, seed=scenario.seed,
-        gateway_workers=8, auth_workers=16, auth_instances=2, db_connections=20,
-        gateway_mean=0.001, auth_median=math.log(0.003), auth_sigma=_sigma(0.003, 0.015),
-        db_median=math.log(0.005), db_sigma=_sigma(0.005, 0.025),
-        net_median=math.log(0.0005), net_sigma=_sigma(0.0005, 0.002),
+        rate=scenario.workload.rate,
+        duration=scenario.duration,
+        seed=scenario.seed,
+        gateway_workers=8,
+        auth_workers=16,
+        auth_instances=2,
+        db_connections=20,
+        gateway_mean=0.001,
+        auth_median=math.log(0.003),
+        auth_sigma=_sigma(0.003, 0.015),
+        db_median=math.log(0.005),
+        db_sigma=_sigma(0.005, 0.025),
+        net_median=math.log(0.0005),
+        net_sigma=_sigma(0.0005, 0.002),
     )
     return time.perf_counter() - start, done
 
@@ -58,7 +67,9 @@ def main() -> None:
     best_ours, best_base = min(ours), min(base)
     print(f"hand-written SimPy : {1 / best_base:10.0f} requests per wall second")
     print(f"simulator          : {1 / best_ours:10.0f} requests per wall second")
-    print(f"ratio (time per request, ours / hand-written): {best_ours / best_base:.2f}  (target <= 1.3)")
+    print(
+        f"ratio (time per request, ours / hand-written): {best_ours / best_base:.2f}  (target <= 1.3)"
+    )
 
 
 if __name__ == "__main__":

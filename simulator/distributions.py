@@ -62,9 +62,15 @@ class Lognormal(ConfigModel):
 
     dist: Literal["lognormal"]
     median: Duration | None = Field(None, gt=0, description="median, in seconds (with p99)")
-    p99: Duration | None = Field(None, gt=0, description="99th percentile, in seconds (with median)")
-    mean_: Duration | None = Field(None, gt=0, alias="mean", description="mean, in seconds (with sd)")
-    sd: Duration | None = Field(None, gt=0, description="standard deviation, in seconds (with mean)")
+    p99: Duration | None = Field(
+        None, gt=0, description="99th percentile, in seconds (with median)"
+    )
+    mean_: Duration | None = Field(
+        None, gt=0, alias="mean", description="mean, in seconds (with sd)"
+    )
+    sd: Duration | None = Field(
+        None, gt=0, description="standard deviation, in seconds (with mean)"
+    )
 
     @model_validator(mode="after")
     def _one_form(self) -> Self:
@@ -73,7 +79,9 @@ class Lognormal(ConfigModel):
         if by_quantiles == by_moments:
             raise ValueError("give either median and p99, or mean and sd (exactly one pair)")
         if by_quantiles and self.p99 <= self.median:  # type: ignore[operator]
-            raise ValueError(f"p99 {self.p99:g} s is not allowed; must be > median {self.median:g} s")
+            raise ValueError(
+                f"p99 {self.p99:g} s is not allowed; must be > median {self.median:g} s"
+            )
         return self
 
     @property
@@ -97,7 +105,9 @@ class Gamma(ConfigModel):
 
     dist: Literal["gamma"]
     mean: Duration = Field(gt=0, description="mean, in seconds")
-    shape: float = Field(gt=0, le=1e6, description="shape k; the coefficient of variation is 1/sqrt(k)")
+    shape: float = Field(
+        gt=0, le=1e6, description="shape k; the coefficient of variation is 1/sqrt(k)"
+    )
 
 
 class Empirical(ConfigModel):
@@ -153,8 +163,10 @@ def _constant(value: float) -> Sampler:
     return lambda: value
 
 
-def make_sampler(config: Constant | Exponential | Uniform | Lognormal | Gamma | Empirical,
-                 rng: np.random.Generator) -> Sampler:
+def make_sampler(
+    config: Constant | Exponential | Uniform | Lognormal | Gamma | Empirical,
+    rng: np.random.Generator,
+) -> Sampler:
     """The one factory from a distribution config to a sampler of seconds on stream ``rng``."""
     match config:
         case Constant(value=value):

@@ -21,7 +21,9 @@ MAX_SECONDS = 1e7  # about 116 days: anything longer is a typo, not a simulation
 def parse_duration(value: object) -> float:
     """Turn ``"250ms"``, ``"5s"``, ``"2m"``, ``"1h"`` or a number of seconds into float seconds."""
     if isinstance(value, bool):
-        raise ValueError(f"{value!r} is not a duration; use a number of seconds or a string like '250ms'")
+        raise ValueError(
+            f"{value!r} is not a duration; use a number of seconds or a string like '250ms'"
+        )
     if isinstance(value, int | float):
         seconds = float(value)
     elif isinstance(value, str):
@@ -33,7 +35,9 @@ def parse_duration(value: object) -> float:
             )
         seconds = float(match.group(1)) * _UNITS[match.group(2) or "s"]
     else:
-        raise ValueError(f"{value!r} is not a duration; use a number of seconds or a string like '250ms'")
+        raise ValueError(
+            f"{value!r} is not a duration; use a number of seconds or a string like '250ms'"
+        )
     if not math.isfinite(seconds) or seconds < 0:
         raise ValueError(f"{value!r} is not allowed; a duration must be finite and >= 0")
     if seconds > MAX_SECONDS:
@@ -70,4 +74,6 @@ OptionalDuration = Annotated[Duration | None, BeforeValidator(_none_words)]
 class ConfigModel(BaseModel):
     """Strict, frozen base for every config object: no unknown keys, no NaN, no infinities."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, validate_default=True)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, allow_inf_nan=False, validate_default=True
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import sys
 from typing import Any
 
 import numpy as np
@@ -31,10 +32,25 @@ def _readonly(array: np.ndarray) -> np.ndarray:
     return array
 
 
-def run(scenario: Scenario, seed: int | None = None) -> RunResult:
-    """Simulate ``scenario`` with ``seed`` (default: the scenario's own) and return the result."""
+PROGRESS_THRESHOLD = 200_000  # expected requests above which a progress bar is worth showing
+
+
+def run(scenario: Scenario, seed: int | None = None, progress: bool | None = None) -> RunResult:
+    """Simulate ``scenario`` with ``seed`` (default: the scenario's own) and return the result.
+
+    ``progress``: show a progress bar over simulated time (None: only for long runs on a terminal).
+    """
     simulation = Simulation(scenario, seed)
-    recorder = simulation.run()
+    if progress is None:
+        expected = scenario.workload.peak_rate * scenario.duration
+        progress = expected > PROGRESS_THRESHOLD and sys.stderr.isatty()
+    if progress:
+        from tqdm.auto import tqdm
+
+        with tqdm(total=scenario.duration, unit="sim s", desc=scenario.name, leave=False) as bar:
+            recorder = simulation.run(progress=lambda now: bar.update(now - bar.n))
+    else:
+        recorder = simulation.run()
     return freeze(scenario, simulation.seed, recorder)
 
 
@@ -69,11 +85,11 @@ def freeze(scenario: Scenario, seed: int, recorder: Recorder) -> RunResult:
     services: dict[str, Any] = {}
     duration = scenario.duration
     for name, stats in recorder.services.items():
-        in_system = np.asarray(stats.in_system.areas[:n], dtype=float)
+        queued = np.asarray(stats.queued.areas[:n], dtype=float)
         busy = np.asarray(stats.busy.areas[:n], dtype=float)
         widths = np.minimum(bucket, duration - times)
         series[f"{name}.arrivals_rps"] = np.asarray(stats.arrivals, dtype=float) / bucket
-        series[f"{name}.queue_length"] = (in_system - busy) / widths
+        series[f"{name}.queue_length"] = queued / widths
         series[f"{name}.utilization"] = busy / (widths * stats.capacity)
         series[f"{name}.wasted_work_s"] = np.asarray(stats.wasted_per_bucket, dtype=float)
         arrivals = int(sum(stats.arrivals))
@@ -85,7 +101,7 @@ def freeze(scenario: Scenario, seed: int, recorder: Recorder) -> RunResult:
             "rejected_queue_full": stats.overflow,
             "utilization": _num(stats.busy.total_area / (duration * stats.capacity)),
             "mean_in_system": _num(stats.in_system.total_area / duration),
-            "mean_queue_length": _num((stats.in_system.total_area - stats.busy.total_area) / duration),
+            "mean_queue_length": _num(stats.queued.total_area / duration),
             "mean_wait_s": _num(stats.wait_sum / stats.wait_n) if stats.wait_n else None,
             "mean_time_in_service_s": _num(stats.sojourn_sum / stats.sojourn_n)
             if stats.sojourn_n
@@ -124,10 +140,14 @@ def freeze(scenario: Scenario, seed: int, recorder: Recorder) -> RunResult:
         "goodput_rps": _num(client.latency_ok.count / measured),
         "throughput_rps": _num(client.latency_all.count / measured),
         "latency_s": {
-            "success": {k: _num(v) if isinstance(v, float) else v
-                        for k, v in client.latency_ok.summary().items()},
-            "all": {k: _num(v) if isinstance(v, float) else v
-                    for k, v in client.latency_all.summary().items()},
+            "success": {
+                k: _num(v) if isinstance(v, float) else v
+                for k, v in client.latency_ok.summary().items()
+            },
+            "all": {
+                k: _num(v) if isinstance(v, float) else v
+                for k, v in client.latency_all.summary().items()
+            },
         },
         "services": services,
         "edges": edges,

@@ -15,7 +15,7 @@ MAX_LATENCY = 1e4  # seconds: anything slower lands in the last bin
 GROWTH = 1.01
 _INV_LN_GROWTH = 1.0 / math.log(GROWTH)
 N_BINS = int(math.ceil(math.log(MAX_LATENCY / MIN_LATENCY) * _INV_LN_GROWTH)) + 2
-COARSE = 16  # fine bins per coarse bin, for the per-time-bucket histograms (about 17 % wide)
+COARSE = 4  # fine bins per coarse bin, for the per-time-bucket histograms (about 4 % wide)
 N_COARSE = (N_BINS + COARSE - 1) // COARSE
 
 
@@ -37,13 +37,14 @@ def bin_midpoints(coarse: bool = False) -> np.ndarray:
     """Representative value of every bin: the geometric middle of its edges."""
     step = COARSE if coarse else 1
     lows = MIN_LATENCY * GROWTH ** (np.arange(N_BINS, dtype=float) - 1)
-    mids = lows * math.sqrt(GROWTH ** step)
+    mids = lows * math.sqrt(GROWTH**step)
     mids[0] = MIN_LATENCY / 2
     return mids[::step] if step == 1 else lows[::step] * math.sqrt(GROWTH**step)
 
 
-def percentiles_from_counts(counts: np.ndarray, qs: tuple[float, ...], coarse: bool = False,
-                            top: float | None = None) -> list[float | None]:
+def percentiles_from_counts(
+    counts: np.ndarray, qs: tuple[float, ...], coarse: bool = False, top: float | None = None
+) -> list[float | None]:
     """Percentiles (q in 0..100) from bin counts; None when empty. ``top`` caps at the exact max."""
     total = int(counts.sum())
     if total == 0:

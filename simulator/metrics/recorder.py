@@ -58,6 +58,7 @@ class ServiceStats:
         "last_bucket",
         "name",
         "overflow",
+        "queued",
         "sojourn_n",
         "sojourn_sum",
         "wait_n",
@@ -77,6 +78,7 @@ class ServiceStats:
         self.overflow = 0
         self.in_system = Level(n_buckets, bucket)
         self.busy = Level(n_buckets, bucket)
+        self.queued = Level(n_buckets, bucket)
         self.work = 0.0
         self.wasted = 0.0
         self.wasted_per_bucket = [0.0] * n_buckets

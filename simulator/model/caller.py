@@ -80,7 +80,9 @@ class CallPath:
         self.env = env
         self.retry_samplers = plan.retry_samplers
 
-    def call(self, req: Request, node: CallNode, parent: Call) -> Generator[simpy.Event, object, Reply]:
+    def call(
+        self, req: Request, node: CallNode, parent: Call
+    ) -> Generator[simpy.Event, object, Reply]:
         """Make one call; this is where the caller's policy stack applies."""
         if node.timeout is None:
             reply = yield from self._exchange(req, node, parent)
@@ -147,7 +149,11 @@ class CallPath:
                 stats.answered[reply.outcome] += 1
                 return reply
         limit = service.queue_limit  # type: ignore[union-attr]
-        if limit is not None and instance.busy >= instance.capacity and len(instance.queue) >= limit:
+        if (
+            limit is not None
+            and instance.busy >= instance.capacity
+            and len(instance.queue) >= limit
+        ):
             stats.overflow += 1
             stats.answered[Outcome.SERVICE_UNAVAILABLE] += 1
             return UNAVAILABLE
@@ -167,11 +173,14 @@ class CallPath:
                     else:
                         waiting = env.event()
                         instance.queue.append(waiting)
+                        stats.queued.change(env.now, 1)
                         try:
                             yield waiting
                         except InstanceCrashed:
+                            stats.queued.change(env.now, -1)
                             reply = RESET
                             break
+                        stats.queued.change(env.now, -1)
                     if step is None or not hold:
                         stats.wait_sum += env.now - arrived
                         stats.wait_n += 1

@@ -30,8 +30,14 @@ if TYPE_CHECKING:
 class FaultInjector:
     """Turns the scenario's fault list into scheduled changes of the model's state."""
 
-    def __init__(self, env: simpy.Environment, faults: list, services: dict[str, ServiceRuntime],
-                 hops: dict[str, ActiveFaults], streams: Streams) -> None:
+    def __init__(
+        self,
+        env: simpy.Environment,
+        faults: list,
+        services: dict[str, ServiceRuntime],
+        hops: dict[str, ActiveFaults],
+        streams: Streams,
+    ) -> None:
         self.env = env
         self.services = services
         self.hops = hops
@@ -68,7 +74,9 @@ class FaultInjector:
             return self._add_to(holders, "error", entry)
         if isinstance(fault, HangFault):
             release = self.env.event()
-            remove = self._add_to(holders, "hang", (fault.rate, uniform_sampler(streams(stream_name)), release))
+            remove = self._add_to(
+                holders, "hang", (fault.rate, uniform_sampler(streams(stream_name)), release)
+            )
 
             def undo_hang() -> None:
                 remove()

@@ -98,7 +98,9 @@ def build_plan(scenario: Scenario, streams) -> Plan:
         for i, step in enumerate(routes[callee][route].steps):
             step_path = f"{here}#{i}"
             if isinstance(step, TaggedWork):
-                node.steps.append(WorkNode(slot(f"work {step_path}", step.work or service.service_time)))
+                node.steps.append(
+                    WorkNode(slot(f"work {step_path}", step.work or service.service_time))
+                )
             elif isinstance(step, TaggedCall):
                 node.steps.append(expand(callee, step.call, step.route, step.timeout, step_path))
             elif isinstance(step, TaggedParallel):

@@ -135,8 +135,14 @@ class ServiceRuntime:
         "stats",
     )
 
-    def __init__(self, env: simpy.Environment, name: str, config: Service, stats: ServiceStats,
-                 uniform: Sampler) -> None:
+    def __init__(
+        self,
+        env: simpy.Environment,
+        name: str,
+        config: Service,
+        stats: ServiceStats,
+        uniform: Sampler,
+    ) -> None:
         self.env = env
         self.name = name
         self.config = config

@@ -57,8 +57,9 @@ def key_sampler(keys: Keys, streams: Streams) -> Callable[[], int]:
     return _BlockSampler(lambda n: np.minimum(np.searchsorted(cdf, rng.random(n)), count - 1))
 
 
-def open_arrivals(env, workload: Workload, duration: float, streams: Streams,
-                  start_request: Callable[[], None]):
+def open_arrivals(
+    env, workload: Workload, duration: float, streams: Streams, start_request: Callable[[], None]
+):
     """Non-homogeneous Poisson arrivals by thinning at the peak rate."""
     peak = workload.peak_rate
     if peak <= 0:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import simpy
 
 from simulator.distributions import uniform_sampler
@@ -31,7 +33,10 @@ class Simulation:
         self.recorder = recorder = Recorder(scenario.duration, scenario.bucket, scenario.warmup)
         self.services = {
             name: ServiceRuntime(
-                env, name, config, recorder.service(name, config.concurrency * config.instances),
+                env,
+                name,
+                config,
+                recorder.service(name, config.concurrency * config.instances),
                 uniform_sampler(streams(f"balancer {name}")),
             )
             for name, config in scenario.services.items()
@@ -52,7 +57,9 @@ class Simulation:
         self._next_index = 0
         workload = scenario.workload
         if workload.kind == "open":
-            env.process(open_arrivals(env, workload, scenario.duration, streams, self._start_request))
+            env.process(
+                open_arrivals(env, workload, scenario.duration, streams, self._start_request)
+            )
         else:
             closed_users(env, workload, streams, self._client_request)
 
@@ -70,14 +77,24 @@ class Simulation:
         reply = yield from self.path.call(request, self.plan.entry, ROOT)
         self.recorder.client.complete(request.start, self.env.now, reply)
 
-    def run(self) -> Recorder:
-        """Run to the scenario's duration and check that every request is accounted for."""
+    def run(self, progress: Callable[[float], None] | None = None, chunks: int = 100) -> Recorder:
+        """Run to the scenario's duration and check that every request is accounted for.
+
+        With ``progress``, the clock advances in ``chunks`` steps and ``progress(now)`` is called
+        after each (for progress bars); the result is the same either way.
+        """
         end = self.scenario.duration
-        self.env.run(until=end)
+        if progress is None:
+            self.env.run(until=end)
+        else:
+            for i in range(1, chunks + 1):
+                self.env.run(until=end * i / chunks)
+                progress(self.env.now)
         recorder = self.recorder
         for stats in recorder.services.values():
             stats.in_system.close(end)
             stats.busy.close(end)
+            stats.queued.close(end)
         check_conservation(recorder)
         return recorder
 

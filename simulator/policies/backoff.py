@@ -151,7 +151,7 @@ class Backoff:
         return min(raw, self._cap)
 
     def delay(self, retry_number: int, uniform: Uniform) -> float:
-        """Seconds to wait before retry ``retry_number`` (1 = first retry); draws only if jittered."""
+        """Seconds to wait before retry ``retry_number`` (1 = first); draws only when jittered."""
         if retry_number < 1:
             raise ValueError(f"retry_number must be >= 1 (1 = first retry), got {retry_number}")
         jitter = self.config.jitter

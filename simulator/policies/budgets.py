@@ -283,14 +283,16 @@ BudgetConfig = Annotated[
 ]
 """One retry-budget config, chosen by its ``kind`` key."""
 
-_BUDGET_CLASSES: dict[type[ConfigModel], type[_BudgetBase]] = {
-    GrpcBudgetConfig: GrpcTokenBucket,
-    AwsStandardBudgetConfig: AwsStandardQuota,
-    RatioBudgetConfig: RatioBudget,
-    EnvoyBudgetConfig: EnvoyConcurrencyBudget,
-}
-
 
 def make_budget(config: BudgetConfig) -> RetryBudget:
     """A fresh budget (full balance, zero counters) for the given config."""
-    return _BUDGET_CLASSES[type(config)](config)  # type: ignore[arg-type]
+    match config:
+        case GrpcBudgetConfig():
+            return GrpcTokenBucket(config)
+        case AwsStandardBudgetConfig():
+            return AwsStandardQuota(config)
+        case RatioBudgetConfig():
+            return RatioBudget(config)
+        case EnvoyBudgetConfig():
+            return EnvoyConcurrencyBudget(config)
+    raise TypeError(f"not a retry budget config: {config!r}")

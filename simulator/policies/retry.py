@@ -87,7 +87,8 @@ class RetryConfig(ConfigModel):
         ge=0,
         le=99,
         exclude=True,
-        description="Alternative input, retries only (Polly/Envoy style): max_attempts = retries + 1.",
+        description="Alternative input counting retries only (Polly/Envoy style); "
+        "becomes max_attempts = retries + 1.",
     )
     retry_on: tuple[str, ...] = Field(
         DEFAULT_RETRY_ON,

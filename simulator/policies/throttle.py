@@ -69,7 +69,7 @@ class ThrottleConfig(ConfigModel):
         120, ge=1, le=10_000, description="Time buckets in the window (memory is O(buckets))."
     )
     k: float = Field(
-        2.0, ge=1.0, le=10.0, description="Accept multiplier K: 2 is the SRE default, lower rejects sooner."
+        2.0, ge=1.0, le=10.0, description="Accept multiplier K: SRE uses 2; lower rejects sooner."
     )
 
 
@@ -95,7 +95,7 @@ class AdaptiveThrottle:
         return self._counts.total(now, _ACCEPTS)
 
     def reject_probability(self, now: float) -> float:
-        """The SRE formula over the current window; in [0, 1), and 0 while K * accepts >= requests."""
+        """The SRE formula over the window: in [0, 1), and 0 while K * accepts >= requests."""
         requests = self.requests(now)
         accepts = self.accepts(now)
         return max(0.0, (requests - self.config.k * accepts) / (requests + 1))

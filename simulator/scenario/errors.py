@@ -73,9 +73,7 @@ def _walk(root: type[BaseModel], loc: tuple[Any, ...]) -> tuple[list[str], list[
         path.append(str(part))
         if models:
             parents = models
-            fields = {
-                (f.alias or n): f for m in models for n, f in m.model_fields.items()
-            }
+            fields = {(f.alias or n): f for m in models for n, f in m.model_fields.items()}
             annotation = fields[part].annotation if part in fields else None
         else:
             annotation = _container_item(annotation)

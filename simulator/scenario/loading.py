@@ -62,7 +62,11 @@ def load_scenario(path: str | Path) -> Scenario:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
-        raise ScenarioError([f"{path}: not a text file (not UTF-8); a scenario is a TOML file"]) from None
+        raise ScenarioError(
+            [f"{path}: not a text file (not UTF-8); a scenario is a TOML file"]
+        ) from None
     if "\x00" in text:
-        raise ScenarioError([f"{path}: not a text file (contains NUL bytes); a scenario is a TOML file"])
+        raise ScenarioError(
+            [f"{path}: not a text file (contains NUL bytes); a scenario is a TOML file"]
+        )
     return loads_scenario(text, str(path))

@@ -87,8 +87,10 @@ def check_references(scenario: Scenario) -> list[str]:
 
     for key in scenario.network.hops:
         caller, sep, callee = key.partition("->")
-        if not sep or (caller.strip() not in services and caller.strip() != CLIENT) or (
-            callee.strip() not in services
+        if (
+            not sep
+            or (caller.strip() not in services and caller.strip() != CLIENT)
+            or (callee.strip() not in services)
         ):
             problems.append(
                 f"network.hops.{key}: {key!r} is not a hop; must be 'caller->callee' with known "
@@ -117,7 +119,9 @@ def _check_fault(path: str, fault, scenario: Scenario) -> list[str]:
         return [f"{path}: {name!r} is not a service; {_known(services, 'services')}"]
     instances = services[name].instances
     if kind == "instance" and not (isinstance(detail, int) and 0 <= detail < instances):
-        return [f"{path}: {fault.target!r} is not an instance; must be {name}#0 to {name}#{instances - 1}"]
+        return [
+            f"{path}: {fault.target!r} is not an instance; must be {name}#0 to {name}#{instances - 1}"
+        ]
     if isinstance(fault, CrashFault) and fault.count > instances:
         return [
             f"{path.rsplit('.', 1)[0]}.count: {fault.count} is not allowed; "

@@ -104,7 +104,9 @@ class Service(ConfigModel):
         None, ge=1, le=MAX_COUNT, description="database only: connection limit (its workers)"
     )
     queue_limit: int | None = Field(
-        None, ge=0, le=MAX_COUNT,
+        None,
+        ge=0,
+        le=MAX_COUNT,
         description="waiting requests one instance holds; overflow is answered 503 at once. "
         "Omitted: unbounded",
     )
@@ -305,7 +307,11 @@ class Scenario(ConfigModel):
     @model_validator(mode="after")
     def _sizes(self) -> Self:
         if self.warmup >= self.duration:
-            raise ValueError(f"warmup {self.warmup:g} s must be shorter than duration {self.duration:g} s")
+            raise ValueError(
+                f"warmup {self.warmup:g} s must be shorter than duration {self.duration:g} s"
+            )
         if self.duration / self.bucket > 1_000_000:
-            raise ValueError("duration / bucket must be <= 1,000,000 time buckets; use a wider bucket")
+            raise ValueError(
+                "duration / bucket must be <= 1,000,000 time buckets; use a wider bucket"
+            )
         return self

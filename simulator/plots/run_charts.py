@@ -1,0 +1,124 @@
+"""Charts of one run: the timeline (load, goodput, errors, latency over time) and the latency
+distribution. Each function takes a :class:`RunResult` and returns a matplotlib Figure."""
+
+from __future__ import annotations
+
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
+
+from simulator.experiment.result import RunResult
+from simulator.metrics.histogram import bin_edges, bin_midpoints
+from simulator.plots.style import PALETTE, new_figure, shade_faults
+
+
+def seconds_label(value: float, _pos: object = None) -> str:
+    """Human tick labels for seconds: 500µs, 20ms, 1.5s."""
+    if value <= 0:
+        return "0"
+    if value < 1e-3:
+        return f"{value * 1e6:g}µs"
+    if value < 1:
+        return f"{value * 1e3:g}ms"
+    return f"{value:g}s"
+
+
+def format_seconds(value: float) -> str:
+    """A duration with three significant digits: 15.3ms, 4.77s."""
+    if value < 1e-3:
+        return f"{value * 1e6:.3g}µs"
+    if value < 1:
+        return f"{value * 1e3:.3g}ms"
+    return f"{value:.3g}s"
+
+
+def timeline(result: RunResult) -> Figure:
+    """Offered load, goodput and errors per second, and latency p50/p99 over time."""
+    ts = result.timeseries
+    t = ts["time"] + result.scenario.bucket / 2
+    figure, (load, latency) = new_figure(
+        2, 1, width=10, height=6.5, sharex=True, height_ratios=[3, 2]
+    )
+    load.plot(t, ts["offered_rps"], color=PALETTE["black"], lw=1.2, ls="--", label="offered")
+    load.plot(t, ts["goodput_rps"], color=PALETTE["blue"], lw=2, label="goodput (successes)")
+    load.plot(t, ts["errors_rps"], color=PALETTE["vermillion"], lw=1.5, label="errors and timeouts")
+    shade_faults(load, result.fault_windows)
+    load.set_ylabel("requests per second")
+    load.set_ylim(bottom=0)
+    load.set_title(f"{result.scenario.name}: load and goodput over time (seed {result.seed})")
+    load.legend(loc="upper right", fontsize=8, framealpha=0.9)
+
+    latency.plot(t, ts["latency_p50_s"], color=PALETTE["green"], lw=1.5, label="p50")
+    latency.plot(t, ts["latency_p99_s"], color=PALETTE["orange"], lw=1.5, label="p99")
+    shade_faults(latency, result.fault_windows, label=False)
+    if np.isfinite(ts["latency_p99_s"]).any():
+        latency.set_yscale("log")
+    latency.yaxis.set_major_formatter(FuncFormatter(seconds_label))
+    latency.set_ylabel("latency of successes")
+    latency.set_xlabel("simulated time (s)")
+    latency.set_title("end-to-end latency of successful requests")
+    latency.legend(loc="upper right", fontsize=8, framealpha=0.9)
+    latency.set_xlim(0, result.scenario.duration)
+    return figure
+
+
+def latency_distribution(result: RunResult) -> Figure:
+    """Histogram of successful latencies (log-spaced bins) and the CDF of every completion."""
+    figure, (hist_ax,) = new_figure(1, 1, width=10, height=4.2)
+    counts = result.latency_hist["success"]
+    edges = bin_edges()
+    mids = bin_midpoints()
+    nonzero = np.nonzero(counts)[0]
+    if len(nonzero):
+        lo, hi = nonzero[0], nonzero[-1] + 1
+        # Regroup fine bins into about 60 bars across the observed range, for a readable shape.
+        group = max(1, (hi - lo) // 60)
+        starts = np.arange(lo, hi, group)
+        grouped = np.add.reduceat(counts[lo:hi], starts - lo)
+        right = np.append(edges[starts[1:]], edges[min(hi, len(edges) - 1)] * 1.01)
+        hist_ax.bar(
+            edges[starts],
+            grouped,
+            width=right - edges[starts],
+            align="edge",
+            color=PALETTE["sky"],
+            edgecolor=PALETTE["blue"],
+            lw=0.4,
+            label="successes",
+        )
+        hist_ax.set_xscale("log")
+    hist_ax.set_xlabel("end-to-end latency")
+    hist_ax.set_ylabel("requests per bin")
+    hist_ax.xaxis.set_major_formatter(FuncFormatter(seconds_label))
+    hist_ax.set_title(f"{result.scenario.name}: latency distribution")
+    cdf_ax = hist_ax.twinx()
+    everything = result.latency_hist["all"]
+    if everything.sum():
+        cdf = np.cumsum(everything) / everything.sum()
+        keep = everything > 0
+        cdf_ax.plot(
+            mids[keep],
+            cdf[keep],
+            color=PALETTE["vermillion"],
+            lw=1.5,
+            drawstyle="steps-post",
+            label="CDF, all completions",
+        )
+        if not len(nonzero):
+            cdf_ax.set_xscale("log")
+    cdf_ax.set_ylim(0, 1.02)
+    cdf_ax.set_ylabel("fraction completed within")
+    summary = result.summary["latency_s"]["success"]
+    for q, style in (("p50", ":"), ("p99", "--")):
+        if summary[q] is not None:
+            hist_ax.axvline(
+                summary[q],
+                color=PALETTE["black"],
+                ls=style,
+                lw=1,
+                label=f"{q} = {format_seconds(summary[q])}",
+            )
+    handles = hist_ax.get_legend_handles_labels()
+    more = cdf_ax.get_legend_handles_labels()
+    hist_ax.legend(handles[0] + more[0], handles[1] + more[1], loc="upper right", fontsize=8)
+    return figure

@@ -1,0 +1,97 @@
+"""The terminal summary of a run: a few aligned tables a person can read at a glance."""
+
+from __future__ import annotations
+
+from simulator.experiment.result import RunResult
+
+
+def _ms(value: float | None) -> str:
+    if value is None:
+        return "-"
+    if value >= 1:
+        return f"{value:.2f} s"
+    return f"{value * 1000:.1f} ms"
+
+
+def _table(headers: list[str], rows: list[list[str]]) -> list[str]:
+    widths = [
+        max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)
+    ]
+    line = "  ".join(
+        h.ljust(w) if i == 0 else h.rjust(w)
+        for i, (h, w) in enumerate(zip(headers, widths, strict=True))
+    )
+    out = [line, "  ".join("-" * w for w in widths)]
+    for row in rows:
+        out.append(
+            "  ".join(
+                c.ljust(w) if i == 0 else c.rjust(w)
+                for i, (c, w) in enumerate(zip(row, widths, strict=True))
+            )
+        )
+    return out
+
+
+def summary_text(result: RunResult) -> str:
+    """Requests by outcome, latency percentiles, and per-service load, as plain text."""
+    s = result.summary
+    req = s["requests"]
+    lines = [
+        f"{s['scenario']}  (seed {s['seed']}, {s['duration_s']:g} s simulated)",
+        f"requests: {req['offered']} offered, {req['completed']} completed, "
+        f"{req['in_flight_at_end']} still in flight at the end",
+        f"success ratio: {s['success_ratio'] * 100:.2f} %   goodput: {s['goodput_rps']:.1f} req/s"
+        if s["success_ratio"] is not None
+        else "success ratio: -   (nothing completed)",
+        "",
+    ]
+    outcomes = [
+        [label.replace("_", " "), str(n), f"{100 * n / max(1, req['completed']):.2f} %"]
+        for label, n in req["outcomes"].items()
+        if n
+    ]
+    lines += _table(["outcome", "requests", "share"], outcomes) + [""]
+    lat = s["latency_s"]
+    rows = [
+        [name, *(_ms(lat[name][q]) for q in ("p50", "p90", "p99", "p999", "mean", "max"))]
+        for name in ("success", "all")
+    ]
+    lines += _table(["latency", "p50", "p90", "p99", "p99.9", "mean", "max"], rows) + [""]
+    rows = []
+    for name, svc in s["services"].items():
+        rows.append(
+            [
+                name,
+                str(svc["arrivals"]),
+                f"{100 * (svc['utilization'] or 0):.1f} %",
+                f"{svc['mean_queue_length']:.2f}",
+                _ms(svc["mean_wait_s"]),
+                str(svc["answered"]["success"]),
+                str(svc["arrivals"] - svc["answered"]["success"] - svc["in_system_at_end"]),
+                f"{svc['wasted_work_s']:.2f} s",
+            ]
+        )
+    lines += _table(
+        ["service", "arrivals", "util", "queue", "wait", "ok", "failed", "wasted work"], rows
+    )
+    lines.append("")
+    rows = [
+        [
+            name,
+            str(e["calls"]),
+            str(e["outcomes"]["timeout"]),
+            str(e["calls"] - e["outcomes"]["success"]),
+        ]
+        for name, e in s["edges"].items()
+    ]
+    lines += _table(["hop", "calls", "timeouts", "failed"], rows)
+    if s["faults"]:
+        lines.append("")
+        lines += _table(
+            ["fault", "target", "from", "to"],
+            [
+                [f["kind"], f["target"], f"{f['start_s']:g} s", f"{f['end_s']:g} s"]
+                for f in s["faults"]
+            ],
+        )
+    return "\n".join(lines)
