@@ -154,9 +154,7 @@ class Deduplicator:
         self.counters = DedupCounters()
         self._hold = config.hold if config.mode == "hold" else 0.0
         self._ttl = math.inf if config.ttl is None else config.ttl
-        never_shared = (
-            outcome_set(config.reset_on) if config.mode != "singleflight" else frozenset()
-        )
+        never_shared = outcome_set(config.reset_on)  # always empty in singleflight mode
         if config.mode == "coalesce":
             never_shared |= _OPOSSUM_NEVER_SHARED
         self._never_shared = never_shared

@@ -1,0 +1,34 @@
+"""Same scenario and seed: byte-identical summary.json, in this process and in another one."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import simulator
+from tests.conftest import SCENARIOS
+
+
+def test_same_seed_same_bytes_in_process(chain):
+    assert simulator.run(chain, seed=5).to_json() == simulator.run(chain, seed=5).to_json()
+
+
+def test_different_seed_different_result(chain):
+    assert simulator.run(chain, seed=5).to_json() != simulator.run(chain, seed=6).to_json()
+
+
+def test_same_bytes_across_processes(tmp_path):
+    path = SCENARIOS / "db-slowdown.toml"
+    outputs = []
+    for i in range(2):
+        out = tmp_path / f"run{i}"
+        done = subprocess.run(
+            [sys.executable, "-m", "simulator", "run", str(path), "--seed", "11", "--out", str(out),
+             "--no-charts", "--quiet"],
+            capture_output=True, text=True, env={"PYTHONHASHSEED": str(i), "PATH": ""},
+        )
+        assert done.returncode == 0, done.stderr
+        outputs.append(((out / "summary.json").read_bytes(), (out / "timeseries.csv").read_bytes()))
+    assert outputs[0] == outputs[1]
+    local = simulator.run(simulator.load_scenario(path), seed=11).to_json().encode()
+    assert outputs[0][0] == local
