@@ -7,6 +7,7 @@ tracked exactly beside the bins, and percentiles are read off the bins (relative
 from __future__ import annotations
 
 import math
+from array import array
 
 import numpy as np
 
@@ -65,7 +66,7 @@ class LatencyHistogram:
     __slots__ = ("count", "counts", "max", "total")
 
     def __init__(self) -> None:
-        self.counts = [0] * N_BINS
+        self.counts = array("q", bytes(8 * N_BINS))  # int64 cells: no per-count objects
         self.count = 0
         self.total = 0.0
         self.max = 0.0

@@ -8,6 +8,7 @@ with the number of time buckets, which the scenario fixes.
 from __future__ import annotations
 
 import math
+from array import array
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -104,7 +105,7 @@ class ClientStats:
     outcomes: list[int] = field(init=False)
     latency_ok: LatencyHistogram = field(default_factory=LatencyHistogram)
     latency_all: LatencyHistogram = field(default_factory=LatencyHistogram)
-    bucket_latency_ok: list[list[int] | None] = field(init=False)
+    bucket_latency_ok: list[array | None] = field(init=False)
     in_flight: int = 0
     offered_total: int = 0
 
@@ -138,7 +139,7 @@ class ClientStats:
         if outcome == 0:
             row = self.bucket_latency_ok[b]
             if row is None:
-                row = self.bucket_latency_ok[b] = [0] * N_COARSE
+                row = self.bucket_latency_ok[b] = array("q", bytes(8 * N_COARSE))
             row[bin_index(latency) // COARSE] += 1
 
 
