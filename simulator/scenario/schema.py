@@ -8,11 +8,13 @@ span sections (a call naming a service that does not exist, a fault aimed at not
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
-from pydantic import BeforeValidator, Field, model_validator
+from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
 from simulator.distributions import Constant, Distribution
+from simulator.policies.stack import HopPolicies
+from simulator.scenario.goals import check_goal
 from simulator.units import ConfigModel, Duration, OptionalDuration
 
 Name = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.\-]+$")]
@@ -303,6 +305,21 @@ class Scenario(ConfigModel):
     services: dict[Name, Service] = Field(min_length=1, max_length=1000, description="services")
     network: Network = Field(default_factory=Network, description="hop latencies")
     faults: list[Fault] = Field(default_factory=list, max_length=10_000, description="faults")
+    policies: dict[str, HopPolicies] = Field(
+        default_factory=dict,
+        max_length=1000,
+        description="policy stack per hop, keyed 'caller->callee' (the workload's caller is 'client')",
+    )
+    goals: list[Annotated[str, AfterValidator(check_goal)]] = Field(
+        default_factory=list,
+        max_length=100,
+        description="targets reported as met or missed, e.g. 'p99 <= 200ms', 'error_ratio <= 1%'",
+    )
+    variants: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        max_length=100,
+        description="named variants: each a table of overrides deep-merged into this scenario",
+    )
 
     @model_validator(mode="after")
     def _sizes(self) -> Self:

@@ -1,0 +1,61 @@
+"""The policy stack one caller puts around its calls to one callee: the config that groups them.
+
+Order, outermost first (how a call passes through them):
+fallback -> deduplication -> deadline -> retry (+ budget) -> adaptive throttle -> circuit breaker
+-> bulkhead -> hedging -> connection pool -> per-attempt timeout -> the network and the callee.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from simulator.policies.breaker import BreakerConfig
+from simulator.policies.budgets import BudgetConfig
+from simulator.policies.bulkhead import BulkheadConfig
+from simulator.policies.deadline import DeadlineConfig
+from simulator.policies.dedup import DedupConfig
+from simulator.policies.fallback import FallbackConfig
+from simulator.policies.hedging import HedgingConfig
+from simulator.policies.pool import PoolConfig
+from simulator.policies.retry import RetryConfig
+from simulator.policies.throttle import ThrottleConfig
+from simulator.units import ConfigModel, OptionalDuration
+
+
+class HopPolicies(ConfigModel):
+    """Every policy one caller applies to its calls to one callee (all optional)."""
+
+    timeout: OptionalDuration = Field(
+        None, gt=0,
+        description="per-attempt timeout (a call step's own timeout wins); 'none' for no timeout",
+    )
+    on_timeout: Literal["abandon", "cancel"] = Field(
+        "abandon",
+        description="abandon: the callee keeps working (wasted work); cancel: the callee drops "
+        "the work if not started, or stops it",
+    )
+    deadline: OptionalDuration = Field(
+        None, gt=0, description="overall time for the call, across all attempts and backoff"
+    )
+    deadline_propagation: DeadlineConfig | None = Field(
+        None,
+        description="pass the remaining time on to the callee (mode 'propagate', minus a margin); "
+        "the callee refuses work whose deadline has passed",
+    )
+    retry: RetryConfig | None = Field(None, description="retries with backoff and jitter")
+    retry_budget: BudgetConfig | None = Field(None, description="a limit on retries")
+    throttle: ThrottleConfig | None = Field(
+        None, description="client-side adaptive throttling (Google SRE)"
+    )
+    breaker: BreakerConfig | None = Field(None, description="a circuit breaker")
+    bulkhead: BulkheadConfig | None = Field(None, description="a concurrency limit")
+    hedging: HedgingConfig | None = Field(None, description="hedged requests")
+    pool: PoolConfig | None = Field(None, description="a connection pool (Node http.Agent-like)")
+    dedup: DedupConfig | None = Field(
+        None, description="share identical in-flight calls (same route and request key)"
+    )
+    fallback: FallbackConfig | None = Field(
+        None, description="answer from a fallback when the stack gives up"
+    )
