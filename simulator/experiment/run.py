@@ -10,7 +10,7 @@ import numpy as np
 
 from simulator.experiment.result import RunResult
 from simulator.metrics.histogram import percentiles_from_counts
-from simulator.metrics.recorder import Recorder, outcome_matrix
+from simulator.metrics.recorder import EDGE_COUNTERS, Recorder, outcome_matrix
 from simulator.model.world import Simulation
 from simulator.outcomes import OUTCOMES, Outcome
 from simulator.scenario.schema import Scenario
@@ -25,6 +25,26 @@ def _num(value: float | None) -> float | None:
     if not math.isfinite(value):
         return None
     return float(f"{value:.9g}")
+
+
+BREAKER_LEVEL = {"closed": 0.0, "half_open": 1.0, "open": 2.0}
+
+
+def breaker_state_series(transitions: list[tuple[float, str]], times: np.ndarray,
+                         bucket: float) -> np.ndarray:
+    """Per bucket, the worst breaker state seen in it: 0 closed, 1 half-open, 2 open."""
+    levels = np.zeros(len(times))
+    state = 0.0
+    points = sorted(transitions)
+    i = 0
+    for b, start in enumerate(times):
+        worst = state
+        while i < len(points) and points[i][0] < start + bucket:
+            state = BREAKER_LEVEL[points[i][1]]
+            worst = max(worst, state)
+            i += 1
+        levels[b] = worst
+    return levels
 
 
 def _readonly(array: np.ndarray) -> np.ndarray:
@@ -112,14 +132,31 @@ def freeze(scenario: Scenario, seed: int, recorder: Recorder) -> RunResult:
             "peak_in_system": stats.in_system.peak,
         }
     edges: dict[str, Any] = {}
+    offered_total = max(1, client.offered_total)
     for name, edge in recorder.edges.items():
         per_bucket = outcome_matrix(edge.per_bucket)
         series[f"{name}.calls"] = per_bucket.sum(axis=1)
+        series[f"{name}.attempts"] = np.asarray(edge.attempts_per_bucket, dtype=np.int64)
         series[f"{name}.timeouts"] = per_bucket[:, Outcome.TIMEOUT]
+        calls = int(sum(edge.outcomes))
         edges[name] = {
-            "calls": int(sum(edge.outcomes)),
+            "calls": calls,
             "outcomes": {o.label: edge.outcomes[o] for o in OUTCOMES},
+            **{counter: getattr(edge, counter) for counter in EDGE_COUNTERS},
+            "amplification": _num(edge.attempts / offered_total),
+            "attempts_per_call": _num(edge.attempts / calls) if calls else None,
         }
+        if edge.breakers:
+            edges[name]["breakers"] = {}
+            for stack_name, breaker in edge.breakers:
+                breaker.state_at(duration)  # apply a timed transition due before the end
+                edges[name]["breakers"][stack_name] = {
+                    "transitions": [[_num(t), state] for t, state in breaker.transitions],
+                    "rejected": breaker.rejected,
+                    "final_state": breaker.state,
+                }
+                series[f"{stack_name}.breaker_state"] = breaker_state_series(
+                    breaker.transitions, times, bucket)
 
     total_completed = int(completed.sum())
     successes = client.outcomes[Outcome.SUCCESS]

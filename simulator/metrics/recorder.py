@@ -22,10 +22,40 @@ def n_buckets_for(duration: float, bucket: float) -> int:
     return max(1, math.ceil(duration / bucket - 1e-9))
 
 
-class EdgeStats:
-    """Calls from one caller to one callee, by outcome, per time bucket."""
+# Per-edge policy counters, in the order they appear in summaries.
+EDGE_COUNTERS = (
+    "attempts",
+    "retries",
+    "budget_denials",
+    "breaker_rejections",
+    "bulkhead_rejections",
+    "throttled",
+    "dedup_hits",
+    "errors_shared",
+    "connects",
+    "pending_waits",
+    "pool_rejections",
+    "hedges",
+    "fallbacks",
+    "deadline_refusals",
+)
 
-    __slots__ = ("callee", "caller", "inv_bucket", "last_bucket", "outcomes", "per_bucket")
+
+class EdgeStats:
+    """Calls from one caller to one callee: final outcomes per logical call, per time bucket, and
+    the policy counters (attempts, retries, breaker rejections, dedup hits, connects...)."""
+
+    __slots__ = (
+        "callee",
+        "caller",
+        "inv_bucket",
+        "last_bucket",
+        "outcomes",
+        "per_bucket",
+        "attempts_per_bucket",
+        "breakers",
+        *EDGE_COUNTERS,
+    )
 
     def __init__(self, caller: str, callee: str, n_buckets: int, bucket: float) -> None:
         self.caller = caller
@@ -34,6 +64,16 @@ class EdgeStats:
         self.last_bucket = n_buckets - 1
         self.outcomes = [0] * N_OUTCOMES
         self.per_bucket = [[0] * N_OUTCOMES for _ in range(n_buckets)]
+        self.attempts_per_bucket = [0] * n_buckets
+        self.breakers: list = []  # the circuit breakers on this edge (one per caller instance)
+        for name in EDGE_COUNTERS:
+            setattr(self, name, 0)
+
+    def attempt(self, now: float) -> None:
+        """Count one attempt sent on this edge."""
+        self.attempts += 1
+        b = int(now * self.inv_bucket)
+        self.attempts_per_bucket[b if b < self.last_bucket else self.last_bucket] += 1
 
     @property
     def name(self) -> str:

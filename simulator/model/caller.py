@@ -1,10 +1,12 @@
 """The call path: how one call travels caller -> network -> callee instance -> network -> caller.
 
-:meth:`CallPath.call` is the one place where a caller's policy stack wraps a call. Without a
-timeout the callee runs inline in the caller's SimPy process (no extra process, no race); with a
-timeout the callee runs in its own process and the caller waits on a single event that either the
-answer or the timer triggers first. A caller that gives up does not stop the callee: work done for
-callers who have left is counted as wasted work.
+:meth:`CallPath.call` is the one place where a caller's policy stack wraps a call: a hop without
+policies takes the fast path here; a hop with policies goes through its
+:class:`~simulator.model.policy_stack.PolicyStack`, which uses :meth:`CallPath.attempt` for each
+attempt. Without a timeout the callee runs inline in the caller's SimPy process (no extra process,
+no race); with a timeout it runs in its own process and the caller waits on one event that either
+the answer or the timer triggers first. A caller that gives up does not stop the callee unless its
+policy says ``cancel``: work done for callers who have left is counted as wasted work.
 """
 
 from __future__ import annotations
@@ -15,12 +17,18 @@ import simpy
 
 from simulator.model.plan import CallNode, ParallelNode, Plan, WorkNode
 from simulator.model.service import InstanceCrashed
-from simulator.outcomes import REFUSED, RESET, TIMEOUT, Outcome, Reply, http_reply
+from simulator.outcomes import DEADLINE_EXCEEDED, REFUSED, RESET, TIMEOUT, Outcome, Reply, http_reply
 
 if TYPE_CHECKING:
     from collections.abc import Generator
 
+    from simulator.metrics.recorder import ServiceStats
+    from simulator.model.service import Instance, ServiceRuntime
+    from simulator.policies.pool import ConnectionPool
+
 UNAVAILABLE = http_reply(503)
+REQUEST_TIMEOUT = http_reply(408)
+CONFLICT = http_reply(409)
 SUCCESS = Outcome.SUCCESS
 
 
@@ -37,21 +45,38 @@ class Request:
 
 
 class Call:
-    """The caller side of one call with a timeout: whether the caller is still waiting."""
+    """The caller side of a call that may be given up: is the caller still waiting?
 
-    __slots__ = ("abandoned", "done", "parent")
+    ``deadline`` is the absolute deadline the callee is told about (deadline propagation), or
+    None. With ``cancel``, giving up also tells the callee to drop or stop the work.
+    """
 
-    def __init__(self, parent: Call | None, done: simpy.Event | None = None) -> None:
+    __slots__ = (
+        "abandoned", "cancel", "cancelled", "deadline", "done", "parent", "process", "working_at",
+    )
+
+    def __init__(self, parent: Call | None, done: simpy.Event | None = None,
+                 deadline: float | None = None, cancel: bool = False) -> None:
         self.parent = parent
         self.done = done
+        self.deadline = deadline
+        self.cancel = cancel
         self.abandoned = False
+        self.cancelled = False
+        self.process: simpy.Process | None = None
+        self.working_at: Instance | None = None
 
-    def expire(self, _timer: simpy.Event) -> None:
-        """Timer callback: if no answer came yet, the caller leaves with a timeout."""
+    def expire(self, timer: simpy.Event) -> None:
+        """Timer callback: if no answer came yet, the caller leaves with the timer's reply."""
         done = self.done
         if done is not None and not done.triggered:
             self.abandoned = True
-            done.succeed(TIMEOUT)
+            done.succeed(timer.value)
+            if self.cancel:
+                self.cancelled = True
+                instance = self.working_at
+                if instance is not None and self.process in instance.working:
+                    self.process.interrupt("cancel")  # type: ignore[union-attr]
 
     @property
     def orphaned(self) -> bool:
@@ -63,40 +88,60 @@ class Call:
             call = call.parent
         return False
 
+    @property
+    def dropped(self) -> bool:
+        """True when this caller or one above it gave up *and* asked for the work to be cancelled."""
+        call: Call | None = self
+        while call is not None:
+            if call.cancelled:
+                return True
+            call = call.parent
+        return False
+
 
 ROOT = Call(None)
-
-
-def map_upstream_error(reply: Reply) -> Reply:
-    """What a service answers when a downstream call failed: an upstream HTTP error is passed
-    through; no response at all (timeout, refused, reset, rejected) becomes 503."""
-    return http_reply(reply.status) if reply.status else UNAVAILABLE
 
 
 class CallPath:
     """Runs calls on the simulated clock for one simulation."""
 
-    def __init__(self, env: simpy.Environment, plan: Plan) -> None:
+    def __init__(self, env: simpy.Environment, plan: Plan, cancellation: bool = False) -> None:
         self.env = env
         self.retry_samplers = plan.retry_samplers
+        self.cancellation = cancellation  # any hop cancels on timeout: check for dropped work
 
-    def call(
-        self, req: Request, node: CallNode, parent: Call
-    ) -> Generator[simpy.Event, object, Reply]:
-        """Make one call; this is where the caller's policy stack applies."""
-        if node.timeout is None:
-            reply = yield from self._exchange(req, node, parent)
+    def call(self, req: Request, node: CallNode, parent: Call,
+             caller: int = 0) -> Generator[simpy.Event, object, Reply]:
+        """Make one call from caller instance ``caller``; its policy stack, if any, applies here."""
+        edge = node.edge
+        if node.stacks is None:
+            edge.attempt(self.env.now)  # type: ignore[union-attr]
+            reply = yield from self.attempt(req, node, parent, node.timeout)
         else:
-            child = Call(parent, self.env.event())
-            self.env.process(self._detached(req, node, child))
-            self.env.timeout(node.timeout).callbacks.append(child.expire)
-            reply = yield child.done
-        node.edge.record(self.env.now, reply)  # type: ignore[union-attr]
+            reply = yield from node.stacks[caller].call(req, node, parent)
+        edge.record(self.env.now, reply)  # type: ignore[union-attr]
         return reply
 
-    def _detached(self, req: Request, node: CallNode, call: Call):
+    def attempt(self, req: Request, node: CallNode, parent: Call, timeout: float | None,
+                timeout_reply: Reply = TIMEOUT, deadline: float | None = None,
+                cancel: bool = False, pool: ConnectionPool | None = None):
+        """One attempt, raced against ``timeout`` (None: wait as long as it takes)."""
+        if timeout is None and deadline is None and pool is None:
+            return (yield from self._exchange(req, node, parent))
+        if timeout is None:
+            child = parent if deadline is None else Call(parent, None, deadline)
+            return (yield from self._exchange(req, node, child, pool))
+        env = self.env
+        child = Call(parent, env.event(), deadline, cancel)
+        process = env.process(self._detached(req, node, child, pool))
+        if cancel:
+            child.process = process
+        env.timeout(timeout, timeout_reply).callbacks.append(child.expire)
+        return (yield child.done)
+
+    def _detached(self, req: Request, node: CallNode, call: Call, pool: ConnectionPool | None):
         """The callee side of a call with a timeout, in its own process."""
-        reply = yield from self._exchange(req, node, call)
+        reply = yield from self._exchange(req, node, call, pool)
         if not call.done.triggered:  # type: ignore[union-attr]
             call.done.succeed(reply)  # type: ignore[union-attr]
 
@@ -108,9 +153,14 @@ class CallPath:
         req.demands[slot] = None
         return value
 
-    def _exchange(self, req: Request, node: CallNode, call: Call):
-        """Request leg, service at the callee, response leg."""
+    def _exchange(self, req: Request, node: CallNode, call: Call,
+                  pool: ConnectionPool | None = None):
+        """Get a connection (with a pool), request leg, service at the callee, response leg."""
         env = self.env
+        if pool is not None:
+            acquired = yield from self._connect(pool, node)
+            if acquired is not None:
+                return acquired
         delay = self._take(req, node.request_slot)
         hop = node.hop
         if hop:
@@ -119,50 +169,93 @@ class CallPath:
             if status:
                 if delay > 0:
                     yield env.timeout(delay)
+                if pool is not None:
+                    self._release(pool, True)
                 return http_reply(status)
         if delay > 0:
             yield env.timeout(delay)
-        reply = yield from self._serve(req, node, call)
+        service = node.service
+        if service.request_timeout is None:  # type: ignore[union-attr]
+            reply = yield from self._serve(req, node, call)
+        else:
+            # The callee's own request timeout (the gateway's 30 s, answered 408): its work goes on.
+            inner = Call(call, env.event(), call.deadline)
+            env.process(self._serve_detached(req, node, inner))
+            env.timeout(service.request_timeout, REQUEST_TIMEOUT).callbacks.append(inner.expire)  # type: ignore[union-attr]
+            reply = yield inner.done
         delay = self._take(req, node.response_slot)
         if hop:
             delay += hop.added_latency()
         if delay > 0:
             yield env.timeout(delay)
+        if pool is not None:
+            self._release(pool, reply.outcome.got_response and not call.abandoned)
         return reply
+
+    def _connect(self, pool: ConnectionPool, node: CallNode):
+        """Take a socket from ``pool``: reuse, connect (paying the handshake) or wait. Returns a
+        reply only if the call cannot go ahead (pending queue full)."""
+        from simulator.policies.pool import PoolAction
+
+        env = self.env
+        token = env.event()
+        acquired = pool.acquire(env.now, token)
+        if acquired.action is PoolAction.WAIT:
+            node.edge.pending_waits += 1  # type: ignore[union-attr]
+            acquired = yield token
+        elif acquired.action is PoolAction.REJECT:
+            node.edge.pool_rejections += 1  # type: ignore[union-attr]
+            return UNAVAILABLE
+        if acquired.action is PoolAction.CONNECT:
+            node.edge.connects += 1  # type: ignore[union-attr]
+            if acquired.delay > 0:
+                yield env.timeout(acquired.delay)
+        return None
+
+    def _release(self, pool: ConnectionPool, reusable: bool) -> None:
+        handover = pool.release(self.env.now, reusable)
+        if handover is not None:
+            handover.token.succeed(handover.acquire)  # type: ignore[attr-defined]
+
+    def _serve_detached(self, req: Request, node: CallNode, call: Call):
+        reply = yield from self._serve(req, node, call)
+        if not call.done.triggered:  # type: ignore[union-attr]
+            call.done.succeed(reply)  # type: ignore[union-attr]
 
     def _serve(self, req: Request, node: CallNode, call: Call):
         """The callee's side: pick an instance, queue for a worker, run the route's steps."""
         env = self.env
-        service = node.service
-        stats = service.stats  # type: ignore[union-attr]
+        service: ServiceRuntime = node.service  # type: ignore[assignment]
+        stats = service.stats
         arrived = env.now
         stats.arrivals[stats.bucket_of(arrived)] += 1
-        instance = service.pick()  # type: ignore[union-attr]
-        if service.outages or not instance.alive:  # type: ignore[union-attr]
+        instance = service.pick()
+        if service.outages or not instance.alive:
             stats.answered[Outcome.CONNECTION_REFUSED] += 1
             return REFUSED
-        faults = instance.faults if instance.faults else service.faults  # type: ignore[union-attr]
+        deadline = call.deadline
+        if deadline is not None and arrived >= deadline:
+            stats.answered[Outcome.DEADLINE_EXCEEDED] += 1
+            return DEADLINE_EXCEEDED
+        faults = instance.faults if instance.faults else service.faults
         if faults:
-            status = service.faults.injected_error() or instance.faults.injected_error()  # type: ignore[union-attr]
+            status = service.faults.injected_error() or instance.faults.injected_error()
             if status:
                 reply = http_reply(status)
                 stats.answered[reply.outcome] += 1
                 return reply
-        limit = service.queue_limit  # type: ignore[union-attr]
-        if (
-            limit is not None
-            and instance.busy >= instance.capacity
-            and len(instance.queue) >= limit
-        ):
+        limit = service.queue_limit
+        if limit is not None and instance.busy >= instance.capacity and len(instance.queue) >= limit:
             stats.overflow += 1
             stats.answered[Outcome.SERVICE_UNAVAILABLE] += 1
             return UNAVAILABLE
         instance.in_system += 1
         stats.in_system.change(arrived, 1)
         epoch = instance.epoch
-        hold = service.hold_worker  # type: ignore[union-attr]
+        hold = service.hold_worker
         holding = False
-        reply = http_reply(node.status)
+        reply = node.success
+        version = service.versions.get(req.key, 0) if node.optimistic else 0
         for step in node.steps if not hold else (None, *node.steps):
             if step is None or type(step) is WorkNode:
                 if not holding:
@@ -185,28 +278,38 @@ class CallPath:
                         stats.wait_sum += env.now - arrived
                         stats.wait_n += 1
                     holding = True
+                    if deadline is not None and env.now >= deadline:
+                        reply = DEADLINE_EXCEEDED  # waited past the deadline: refuse the work
+                        break
+                if self.cancellation and call.dropped:
+                    reply = RESET  # the caller cancelled: drop the work
+                    break
                 if step is None:
                     continue
                 demand = self._take(req, step.slot)
-                if service.load_slope:  # type: ignore[union-attr]
-                    demand += service.load_slope * instance.in_system  # type: ignore[union-attr]
+                if service.load_slope:
+                    demand += service.load_slope * instance.in_system
                 if faults:
-                    demand = demand * service.faults.slowdown * instance.faults.slowdown  # type: ignore[union-attr]
-                    demand += service.faults.added_latency() + instance.faults.added_latency()  # type: ignore[union-attr]
-                    hang = service.faults.hang_event() or instance.faults.hang_event()  # type: ignore[union-attr]
+                    demand = demand * service.faults.slowdown * instance.faults.slowdown
+                    demand += service.faults.added_latency() + instance.faults.added_latency()
+                    hang = service.faults.hang_event() or instance.faults.hang_event()
                 else:
                     hang = None
                 process = env.active_process
                 instance.working.add(process)
+                if call.cancel:
+                    call.working_at = instance
                 started = env.now
                 try:
                     yield hang if hang is not None else env.timeout(demand)
                 except simpy.Interrupt:
                     instance.working.discard(process)
+                    call.working_at = None
                     self._account(stats, env.now - started, call)
                     reply = RESET
                     break
                 instance.working.discard(process)
+                call.working_at = None
                 if hang is not None:
                     self._account(stats, env.now - started, call)
                     reply = RESET
@@ -216,23 +319,32 @@ class CallPath:
                     instance.release()
                     holding = False
             elif type(step) is CallNode:
-                answer = yield from self.call(req, step, call)
+                if self.cancellation and call.dropped:
+                    reply = RESET
+                    break
+                answer = yield from self.call(req, step, call, instance.index)
                 if instance.epoch != epoch:
                     reply = RESET
                     break
                 if answer.outcome is not SUCCESS:
-                    reply = map_upstream_error(answer)
+                    reply = service.upstream_error(answer)
                     break
             else:
-                answer = yield from self._parallel(req, step, call)
+                answer = yield from self._parallel(req, step, call, instance.index)
                 if instance.epoch != epoch:
                     reply = RESET
                     break
                 if answer is not None:
-                    reply = map_upstream_error(answer)
+                    reply = service.upstream_error(answer)
                     break
         if holding:
             instance.release()
+        if node.optimistic and reply.outcome is SUCCESS:
+            # Optimistic concurrency: a write whose key changed while it worked loses with 409.
+            if service.versions.get(req.key, 0) != version:
+                reply = CONFLICT
+            else:
+                service.versions[req.key] = version + 1
         now = env.now
         instance.in_system -= 1
         stats.in_system.change(now, -1)
@@ -241,17 +353,17 @@ class CallPath:
         stats.answered[reply.outcome] += 1
         return reply
 
-    def _account(self, stats, seconds: float, call: Call) -> None:
+    def _account(self, stats: ServiceStats, seconds: float, call: Call) -> None:
         """Count work done, and as wasted when every caller up the chain has already left."""
         stats.work += seconds
         if call.orphaned:
             stats.wasted += seconds
             stats.wasted_per_bucket[stats.bucket_of(self.env.now)] += seconds
 
-    def _parallel(self, req: Request, step: ParallelNode, call: Call):
+    def _parallel(self, req: Request, step: ParallelNode, call: Call, caller: int):
         """Fan-out: all calls at once; the first failure (in order) unless degrading."""
         env = self.env
-        processes = [env.process(self.call(req, node, call)) for node in step.calls]
+        processes = [env.process(self.call(req, node, call, caller)) for node in step.calls]
         yield env.all_of(processes)
         if step.degrade:
             return None

@@ -13,11 +13,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from simulator.distributions import Sampler, make_sampler
+from simulator.outcomes import OK, Reply, http_reply
+from simulator.policies.stack import HopPolicies
 from simulator.scenario.references import CLIENT
 from simulator.scenario.schema import Scenario, TaggedCall, TaggedParallel, TaggedWork
 
 if TYPE_CHECKING:
     from simulator.metrics.recorder import EdgeStats
+    from simulator.model.policy_stack import PolicyStack
     from simulator.model.service import ActiveFaults, ServiceRuntime
 
 
@@ -40,10 +43,15 @@ class CallNode:
     response_slot: int
     status: int
     steps: list[WorkNode | CallNode | ParallelNode] = field(default_factory=list)
-    # Filled in when the model is built: the callee's runtime, the edge's counters, hop faults.
+    policies: HopPolicies | None = None
+    optimistic: bool = False  # concurrent writes to one key conflict (409)
+    success: Reply = OK
+    # Filled in when the model is built: the callee's runtime, the edge's counters, hop faults,
+    # and the policy stacks (one per caller instance) when the hop has policies.
     service: ServiceRuntime | None = None
     edge: EdgeStats | None = None
     hop: ActiveFaults | None = None
+    stacks: list[PolicyStack] | None = None
 
 
 @dataclass(slots=True, eq=False)
@@ -85,6 +93,11 @@ def build_plan(scenario: Scenario, streams) -> Plan:
         hop = f"{caller}->{callee}"
         latency = network.hops.get(hop, network.default)
         here = f"{path}>{callee}:{route}"
+        policies = scenario.policies.get(hop)
+        if timeout is None and policies is not None:
+            timeout = policies.timeout
+        service = scenario.services[callee]
+        status = routes[callee][route].status
         node = CallNode(
             caller=caller,
             callee=callee,
@@ -92,9 +105,11 @@ def build_plan(scenario: Scenario, streams) -> Plan:
             timeout=timeout,
             request_slot=slot(f"net {here} request", latency),
             response_slot=slot(f"net {here} response", latency),
-            status=routes[callee][route].status,
+            status=status,
+            policies=policies,
+            optimistic=route in service.optimistic_routes,
+            success=http_reply(status),
         )
-        service = scenario.services[callee]
         for i, step in enumerate(routes[callee][route].steps):
             step_path = f"{here}#{i}"
             if isinstance(step, TaggedWork):

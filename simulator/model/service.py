@@ -11,6 +11,7 @@ from collections import deque
 from typing import TYPE_CHECKING
 
 from simulator.distributions import Sampler
+from simulator.outcomes import Outcome, Reply, http_reply
 
 if TYPE_CHECKING:
     import simpy
@@ -132,7 +133,10 @@ class ServiceRuntime:
         "name",
         "outages",
         "queue_limit",
+        "request_timeout",
         "stats",
+        "unavailable",
+        "versions",
     )
 
     def __init__(
@@ -154,8 +158,17 @@ class ServiceRuntime:
         self.instances = [Instance(self, i, config.concurrency) for i in range(config.instances)]
         self.faults = ActiveFaults()
         self.outages = 0
+        self.request_timeout = config.request_timeout
+        self.unavailable = Reply(Outcome.SERVICE_UNAVAILABLE, 503, config.unavailable_retry_after)
+        self.versions: dict[int, int] = {}  # request key -> committed version (optimistic routes)
         self._next = 0
         self._uniform = uniform
+
+    def upstream_error(self, reply: Reply) -> Reply:
+        """What this service answers when a downstream call failed: an upstream HTTP error is
+        passed through; no response at all (timeout, refused, reset, rejected) becomes 503, with
+        this service's Retry-After if it has one (the reference gateway's ``retryAfter: 30``)."""
+        return http_reply(reply.status) if reply.status else self.unavailable
 
     def pick(self) -> Instance:
         """The instance a new call goes to (it may be down: the caller is then refused)."""

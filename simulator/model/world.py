@@ -11,6 +11,7 @@ from simulator.metrics.recorder import Recorder
 from simulator.model.caller import ROOT, CallPath, Request
 from simulator.model.faults import FaultInjector
 from simulator.model.plan import build_plan, iter_call_nodes
+from simulator.model.policy_stack import PolicyStack
 from simulator.model.service import ActiveFaults, ServiceRuntime
 from simulator.model.workload import closed_users, key_sampler, open_arrivals
 from simulator.rng import Streams
@@ -47,11 +48,16 @@ class Simulation:
             kind, caller, callee = parse_target(fault.target)
             if kind == "hop":
                 self.hops.setdefault(f"{caller}->{callee}", ActiveFaults())
+        cancellation = any(p.on_timeout == "cancel" for p in scenario.policies.values())
+        self.path = CallPath(env, self.plan, cancellation)
+        self.stacks: dict[str, list[PolicyStack]] = {}
         for node in iter_call_nodes(self.plan.entry):
+            hop = f"{node.caller}->{node.callee}"
             node.service = self.services[node.callee]
             node.edge = recorder.edge(node.caller, node.callee)
-            node.hop = self.hops.get(f"{node.caller}->{node.callee}")
-        self.path = CallPath(env, self.plan)
+            node.hop = self.hops.get(hop)
+            if node.policies is not None:
+                node.stacks = self._stacks_for(hop, node, streams)
         self.faults = FaultInjector(env, scenario.faults, self.services, self.hops, streams)
         self._next_key = key_sampler(scenario.workload.keys, streams)
         self._next_index = 0
@@ -62,6 +68,18 @@ class Simulation:
             )
         else:
             closed_users(env, workload, streams, self._client_request)
+
+    def _stacks_for(self, hop: str, node, streams: Streams) -> list[PolicyStack]:
+        """One policy stack per caller instance, shared by every call site on the hop."""
+        if hop not in self.stacks:
+            callers = 1 if node.caller not in self.scenario.services else (
+                self.scenario.services[node.caller].instances)
+            self.stacks[hop] = [
+                PolicyStack(self.env, self.path, node.policies, node.edge, streams,
+                            hop if callers == 1 else f"{hop} #{i}")
+                for i in range(callers)
+            ]
+        return self.stacks[hop]
 
     def _new_request(self) -> Request:
         index = self._next_index

@@ -97,6 +97,16 @@ def check_references(scenario: Scenario) -> list[str]:
                 f"services (the workload's caller is 'client')"
             )
 
+    hops_called = {f"{caller}->{step.call}" for _, caller, step in iter_calls(scenario)}
+    if workload.target in services:
+        hops_called.add(f"{CLIENT}->{workload.target}")
+    for key in scenario.policies:
+        if key not in hops_called:
+            problems.append(
+                f"policies.{key}: {key!r} is not a hop any route calls; "
+                f"{_known(hops_called, 'hops') if hops_called else 'no calls are made'}"
+            )
+
     for i, fault in enumerate(scenario.faults):
         problems.extend(_check_fault(f"faults.{i}.target", fault, scenario))
     return problems

@@ -137,6 +137,22 @@ class Service(ConfigModel):
         max_length=1000,
         description="database only: latency per operation; each becomes a route of that name",
     )
+    request_timeout: OptionalDuration = Field(
+        None, gt=0,
+        description="the service's own limit on a request (the reference gateway: 30 s); when "
+        "it passes, the service answers 408 while its work goes on",
+    )
+    unavailable_retry_after: OptionalDuration = Field(
+        None,
+        description="Retry-After sent with the 503 this service answers when a downstream call "
+        "got no response (the reference gateway: 30 s)",
+    )
+    optimistic_routes: list[str] = Field(
+        default_factory=list,
+        max_length=1000,
+        description="routes (or database operations) whose concurrent writes to the same request "
+        "key conflict: the later commit is answered 409 (optimistic concurrency)",
+    )
 
     @model_validator(mode="after")
     def _database_keys(self) -> Self:
