@@ -211,9 +211,11 @@ class PolicyStack:
             remaining = max(0.0, deadline - now)
             if timeout is None or remaining < timeout:
                 timeout, timeout_reply = remaining, DEADLINE_EXCEEDED
+        # With propagation the callee is told when this attempt's caller will stop waiting.
+        told = (now + timeout if timeout is not None else None) if self.propagate else None
         reply = yield from self.path.attempt(
             req, node, parent, timeout, timeout_reply,
-            deadline=deadline if self.propagate else None,
+            deadline=told,
             cancel=self.cancel if cancel is None else cancel,
             pool=self.pool,
         )

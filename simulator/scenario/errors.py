@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import json
 import types
 import typing
 from typing import Any
@@ -162,7 +163,10 @@ def format_path(parts: list[str]) -> str:
     """Dotted path, quoting keys that are not bare TOML keys (``routes."POST /a".steps``)."""
     if not parts:
         return "(top level)"
-    return ".".join(p if p.replace("_", "").replace("-", "").isalnum() else f'"{p}"' for p in parts)
+    return ".".join(
+        p if p.isascii() and p.replace("_", "").replace("-", "").isalnum() else json.dumps(p)
+        for p in parts
+    )
 
 
 def format_validation_error(root: type[BaseModel], error: ValidationError) -> list[str]:

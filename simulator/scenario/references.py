@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from simulator.scenario.errors import format_path
 from simulator.scenario.schema import (
     CallStep,
     CrashFault,
@@ -34,17 +35,32 @@ def parse_target(target: str) -> tuple[str, str, int | str | None]:
     return "service", target, None
 
 
-def iter_calls(scenario: Scenario):
-    """Yield (path, caller service, CallStep) for every call step in every route."""
+def _calls_by_route(scenario: Scenario):
+    """Yield (path parts, caller service, route name, CallStep) for every call step."""
     for service_name, service in scenario.services.items():
         for route_name, route in service.routes.items():
             for i, step in enumerate(route.steps):
-                path = f"services.{service_name}.routes.{route_name}.steps.{i}"
+                parts = ["services", service_name, "routes", route_name, "steps", str(i)]
                 if isinstance(step, TaggedCall):
-                    yield path, service_name, step
+                    yield parts, service_name, route_name, step
                 elif isinstance(step, TaggedParallel):
                     for j, call in enumerate(step.parallel):
-                        yield f"{path}.parallel.{j}", service_name, call
+                        yield [*parts, "parallel", str(j)], service_name, route_name, call
+
+
+def iter_calls(scenario: Scenario):
+    """Yield (path, caller service, CallStep) for every call step in every route.
+
+    The path is written as in error messages, route names quoted like TOML keys:
+    ``services.gateway.routes."POST /license/activate".steps.0``.
+    """
+    for parts, caller, _, step in _calls_by_route(scenario):
+        yield format_path(parts), caller, step
+
+
+def _article(word: str) -> str:
+    """``word`` with its indefinite article: 'an instance', 'a hop'."""
+    return f"{'an' if word[:1] in 'aeiou' else 'a'} {word}"
 
 
 def _known(names, what: str) -> str:
@@ -75,9 +91,8 @@ def check_references(scenario: Scenario) -> list[str]:
         check_call("workload.route", workload.target, workload.route)
 
     calls: dict[tuple[str, str], list[tuple[str, str]]] = {}
-    for path, caller, step in iter_calls(scenario):
-        check_call(f"{path}.call", step.call, step.route)
-        route_name = path.split(".routes.", 1)[1].rsplit(".steps.", 1)[0]
+    for parts, caller, route_name, step in _calls_by_route(scenario):
+        check_call(format_path([*parts, "call"]), step.call, step.route)
         calls.setdefault((caller, route_name), []).append((step.call, step.route))
 
     cycle = _find_cycle(calls)
@@ -93,17 +108,17 @@ def check_references(scenario: Scenario) -> list[str]:
             or (callee.strip() not in services)
         ):
             problems.append(
-                f"network.hops.{key}: {key!r} is not a hop; must be 'caller->callee' with known "
-                f"services (the workload's caller is 'client')"
+                f"{format_path(['network', 'hops', key])}: {key!r} is not a hop; must be "
+                "'caller->callee' with known services (the workload's caller is 'client')"
             )
 
-    hops_called = {f"{caller}->{step.call}" for _, caller, step in iter_calls(scenario)}
+    hops_called = {f"{caller}->{step.call}" for _, caller, _, step in _calls_by_route(scenario)}
     if workload.target in services:
         hops_called.add(f"{CLIENT}->{workload.target}")
     for key in scenario.policies:
         if key not in hops_called:
             problems.append(
-                f"policies.{key}: {key!r} is not a hop any route calls; "
+                f"{format_path(['policies', key])}: {key!r} is not a hop any route calls; "
                 f"{_known(hops_called, 'hops') if hops_called else 'no calls are made'}"
             )
 
@@ -118,8 +133,8 @@ def _check_fault(path: str, fault, scenario: Scenario) -> list[str]:
     services = scenario.services
     if kind not in allowed:
         return [
-            f"{path}: {fault.target!r} is a {kind}; a {fault.kind} fault must target a "
-            + " or ".join(sorted(allowed))
+            f"{path}: {fault.target!r} is {_article(kind)}; {_article(fault.kind)} fault must "
+            "target " + " or ".join(_article(target) for target in sorted(allowed))
         ]
     if kind == "hop":
         if (name not in services and name != CLIENT) or detail not in services:
@@ -130,7 +145,8 @@ def _check_fault(path: str, fault, scenario: Scenario) -> list[str]:
     instances = services[name].instances
     if kind == "instance" and not (isinstance(detail, int) and 0 <= detail < instances):
         return [
-            f"{path}: {fault.target!r} is not an instance; must be {name}#0 to {name}#{instances - 1}"
+            f"{path}: {fault.target!r} is not an instance; "
+            f"must be {name}#0 to {name}#{instances - 1}"
         ]
     if isinstance(fault, CrashFault) and fault.count > instances:
         return [

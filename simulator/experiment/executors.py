@@ -1,0 +1,145 @@
+"""Where replications run: in this process, on a local process pool, or on any
+:class:`concurrent.futures.Executor`, Dask distributed included.
+
+Results never depend on where they ran: each task carries its scenario and seed, and results are
+put back in task order whatever order they finish in.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+ExecutorSpec = Executor | str | int | None
+"""How to run tasks: ``None`` or ``"process"`` (a local process pool with one worker per core),
+``"serial"`` (in this process), an int (a local process pool of that many workers; 1 is serial),
+an Executor (used as is, not shut down), or a ``distributed.Client`` (its executor)."""
+
+
+def available_cores() -> int:
+    """Cores this process may use (the affinity mask where the platform has one)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - macOS, Windows
+        return os.cpu_count() or 1
+
+
+def _pool_context() -> multiprocessing.context.BaseContext:
+    """A start method that is safe in threaded hosts (Jupyter, Dask): forkserver where POSIX has
+    it, else spawn. Workers import the simulator afresh; no state is inherited."""
+    methods = multiprocessing.get_all_start_methods()
+    return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+
+
+def dask_executor(address: str) -> tuple[Executor, Callable[[], None]]:
+    """An executor on the Dask scheduler at ``address`` and a function that disconnects from it.
+
+    Needs the ``dask`` extra (``pip install 'simulator[dask]'``).
+    """
+    try:
+        from distributed import Client
+    except ImportError as error:
+        raise ImportError(
+            "--scheduler needs Dask distributed: pip install 'simulator[dask]'"
+        ) from error
+    client = Client(address)
+    return client.get_executor(pure=False), client.close
+
+
+@contextmanager
+def open_executor(
+    executor: ExecutorSpec = None, scheduler: str | None = None, tasks: int | None = None
+) -> Iterator[Executor | None]:
+    """The executor ``executor`` names (None means run serially here), shut down on exit if this
+    function created it. A pool never gets more workers than there are ``tasks``."""
+    if scheduler is not None:
+        pool, close = dask_executor(scheduler)
+        try:
+            yield pool
+        finally:
+            close()
+        return
+    if isinstance(executor, Executor):
+        yield executor
+        return
+    if hasattr(executor, "get_executor"):  # a distributed.Client
+        yield executor.get_executor(pure=False)  # type: ignore[union-attr]
+        return
+    if executor == "serial":
+        yield None
+        return
+    if executor is None or executor == "process":
+        workers = available_cores()
+    elif isinstance(executor, int) and not isinstance(executor, bool) and executor >= 1:
+        workers = executor
+    else:
+        raise ValueError(
+            f"executor {executor!r} is not allowed; use None or 'process' (all cores), "
+            "'serial', a number of worker processes >= 1, or a concurrent.futures.Executor"
+        )
+    if tasks is not None:
+        workers = min(workers, tasks)
+    if workers <= 1:
+        yield None
+        return
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=_pool_context())
+    try:
+        yield pool
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def show_progress_by_default() -> bool:
+    """Progress bars on a terminal and in notebooks, not in logs or pipes."""
+    return "ipykernel" in sys.modules or sys.stderr.isatty()
+
+
+def map_in_order(
+    function: Callable[[T], R],
+    tasks: Sequence[T],
+    executor: Executor | None,
+    progress: bool = False,
+    description: str = "replications",
+) -> list[R]:
+    """``[function(t) for t in tasks]``, run on ``executor`` (None: here), with a progress bar
+    (tqdm: terminal or notebook) over finished tasks. The first failure is raised and the tasks
+    not yet started are cancelled."""
+    from tqdm.auto import tqdm
+
+    results: list[Any] = [None] * len(tasks)
+    with tqdm(total=len(tasks), desc=description, unit="run", disable=not progress) as bar:
+        if executor is None:
+            for i, task in enumerate(tasks):
+                results[i] = function(task)
+                bar.update(1)
+            return results
+        futures: dict[Future[R], int] = {
+            executor.submit(function, task): i for i, task in enumerate(tasks)
+        }
+        try:
+            for future in as_completed(futures):
+                results[futures[future]] = future.result()
+                bar.update(1)
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
+    return results
+
+
+__all__ = [
+    "ExecutorSpec",
+    "available_cores",
+    "dask_executor",
+    "map_in_order",
+    "open_executor",
+    "show_progress_by_default",
+]

@@ -1,0 +1,252 @@
+"""Replications: the same scenario run with seeds ``seed, seed + 1, ...``, and the numbers each
+run contributes to a comparison (flat metrics, recovery time, latency histograms).
+
+A :class:`Task` is plain, picklable data (a frozen scenario model and a seed), so tasks run the
+same in this process, in a process pool or on a Dask cluster; :func:`run_task` is the one function
+that runs there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from simulator.analysis.goals import summary_metrics
+from simulator.analysis.recovery import recovery_time
+from simulator.experiment.executors import (
+    ExecutorSpec,
+    map_in_order,
+    open_executor,
+    show_progress_by_default,
+)
+from simulator.experiment.result import RunResult
+from simulator.experiment.run import run
+from simulator.scenario.schema import Scenario
+
+RECOVERY_FRACTION = 0.95
+"""Goodput must be back to this share of its pre-fault level to count as recovered."""
+
+RECOVERY_SMOOTHING_S = 10.0
+"""Goodput is averaged over windows this long before recovery is judged, so that the Poisson noise
+of single one-second buckets does not read as a relapse."""
+
+_EPSILON = 1e-9
+
+
+@dataclass(frozen=True)
+class Recovered:
+    """Recovery after the last fault: ``seconds`` after its end, None when goodput did not come
+    back (``recovered`` False) or when there is nothing to measure (``recovered`` None: no fault,
+    or no fault-free time before the first one). ``level`` is the pre-fault goodput."""
+
+    seconds: float | None
+    recovered: bool | None
+    level: float | None = None
+
+
+def forward_means(values: np.ndarray, width: int) -> np.ndarray:
+    """Mean of ``values[i : i + width]`` for every i at which a whole window fits."""
+    sums = np.cumsum(np.concatenate(([0.0], values)))
+    return (sums[width:] - sums[:-width]) / width
+
+
+def measure_recovery(
+    result: RunResult,
+    fraction: float = RECOVERY_FRACTION,
+    smoothing: float = RECOVERY_SMOOTHING_S,
+) -> Recovered:
+    """How long goodput took to come back to ``fraction`` of its pre-fault level after the last
+    fault ended, and stay there to the end of the run.
+
+    Goodput is read as the mean over the ``smoothing`` seconds *from* each bucket on (so a clean
+    recovery is not reported late), only where such a window fits in the run. The pre-fault level
+    is the mean of the windows that lie between the warm-up's end (or 0) and the first fault's
+    start (the window shrinks if that time is short). A final partial bucket is left out: it
+    holds less than a full bucket's completions.
+    """
+    windows = result.fault_windows
+    if not windows:
+        return Recovered(None, None)
+    scenario = result.scenario
+    bucket = scenario.bucket
+    first_start = min(start for _, start, _ in windows)
+    last_end = max(end for _, _, end in windows)
+    pre_start = scenario.warmup if scenario.warmup < first_start else 0.0
+    times = np.asarray(result.timeseries["time"], dtype=float)
+    goodput = np.asarray(result.timeseries["goodput_rps"], dtype=float)
+    full = times + bucket <= scenario.duration + _EPSILON * bucket
+    times, goodput = times[full], goodput[full]
+    width = max(1, min(round(smoothing / bucket), int((first_start - pre_start) / bucket + _EPSILON)))
+    if first_start <= pre_start or times.size < width + 1:
+        return Recovered(None, None)
+    smoothed = forward_means(goodput, width)
+    try:
+        found = recovery_time(
+            times[: smoothed.size],
+            smoothed,
+            fault_end=last_end,
+            pre_start=pre_start,
+            pre_end=first_start - (width - 1) * bucket,
+            fraction=fraction,
+        )
+    except ValueError:  # no window before the fault, or no goodput before it
+        return Recovered(None, None)
+    return Recovered(found.seconds, found.recovered, found.level)
+
+
+def run_metrics(result: RunResult) -> dict[str, Any]:
+    """A run's headline numbers as a flat mapping: those of
+    :func:`simulator.analysis.goals.summary_metrics` plus ``recovery_s`` and ``recovered``."""
+    metrics: dict[str, Any] = dict(summary_metrics(result.summary))
+    recovery = measure_recovery(result)
+    metrics["recovery_s"] = recovery.seconds
+    metrics["recovered"] = recovery.recovered
+    return metrics
+
+
+@dataclass(frozen=True)
+class Task:
+    """One run to make: a scenario, a seed, and where its result belongs."""
+
+    scenario: Scenario
+    seed: int
+    variant: str
+    replication: int
+    point: tuple[tuple[str, Any], ...] = ()
+    keep_result: bool = False
+
+
+@dataclass(frozen=True)
+class Replication:
+    """What one run contributes: its flat ``metrics``, its full ``summary``, its latency
+    histograms (bin counts, see :mod:`simulator.metrics.histogram`), and, for the runs asked to
+    keep it, the whole :class:`RunResult` (for timelines)."""
+
+    variant: str
+    replication: int
+    seed: int
+    metrics: dict[str, Any]
+    summary: dict[str, Any]
+    latency_hist: dict[str, np.ndarray]
+    point: dict[str, Any] = field(default_factory=dict)
+    result: RunResult | None = None
+
+    def row(self) -> dict[str, Any]:
+        """One tidy row: variant, the sweep point's parameters, replication, seed, metrics."""
+        return {
+            "variant": self.variant,
+            **self.point,
+            "replication": self.replication,
+            "seed": self.seed,
+            **self.metrics,
+        }
+
+
+def run_task(task: Task) -> Replication:
+    """Run one task (in whatever process the executor chose)."""
+    result = run(task.scenario, seed=task.seed, progress=False)
+    return Replication(
+        variant=task.variant,
+        replication=task.replication,
+        seed=task.seed,
+        metrics=run_metrics(result),
+        summary=result.summary,
+        latency_hist=dict(result.latency_hist),
+        point=dict(task.point),
+        result=result if task.keep_result else None,
+    )
+
+
+def run_tasks(
+    tasks: list[Task],
+    executor: ExecutorSpec = None,
+    scheduler: str | None = None,
+    progress: bool | None = None,
+    description: str = "replications",
+) -> list[Replication]:
+    """Run tasks on the executor named (see :data:`ExecutorSpec`), results in task order."""
+    show = show_progress_by_default() if progress is None else progress
+    with open_executor(executor, scheduler=scheduler, tasks=len(tasks)) as pool:
+        return map_in_order(run_task, tasks, pool, progress=show, description=description)
+
+
+def seeds_for(seed: int, replications: int) -> list[int]:
+    """The seed of each replication: ``seed + i`` (common random numbers across variants)."""
+    if replications < 1:
+        raise ValueError(f"replications must be >= 1, got {replications}")
+    return [seed + i for i in range(replications)]
+
+
+def replicate(
+    scenario: Scenario,
+    replications: int = 10,
+    seed: int | None = None,
+    executor: ExecutorSpec = None,
+    progress: bool | None = None,
+) -> list[Replication]:
+    """Run ``scenario`` ``replications`` times with seeds ``seed + i`` (default: its own seed)."""
+    root = scenario.seed if seed is None else seed
+    tasks = [
+        Task(scenario, s, "base", i, keep_result=i == 0)
+        for i, s in enumerate(seeds_for(root, replications))
+    ]
+    return run_tasks(tasks, executor, progress=progress)
+
+
+def metric_values(replications: list[Replication], name: str) -> np.ndarray:
+    """One metric across replications as floats (NaN where a run has no value)."""
+    return np.array(
+        [_as_float(r.metrics.get(name)) for r in replications], dtype=float
+    )
+
+
+def _as_float(value: Any) -> float:
+    if value is None:
+        return float("nan")
+    return float(value)
+
+
+def pooled_histogram(replications: list[Replication], which: str = "success") -> np.ndarray:
+    """Latency bin counts summed over replications (``which``: "success" or "all")."""
+    return np.sum([np.asarray(r.latency_hist[which]) for r in replications], axis=0)
+
+
+def metric_names(replications: list[Replication]) -> list[str]:
+    """Every metric name seen, in first-seen order."""
+    names: dict[str, None] = {}
+    for replication in replications:
+        names.update(dict.fromkeys(replication.metrics))
+    return list(names)
+
+
+def json_ready(value: Any) -> Any:
+    """Plain JSON data: numpy numbers to Python numbers, NaN and infinities to None."""
+    if isinstance(value, Mapping):
+        return {str(k): json_ready(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_ready(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    return value
+
+
+__all__ = [
+    "Recovered",
+    "Replication",
+    "Task",
+    "json_ready",
+    "measure_recovery",
+    "metric_names",
+    "metric_values",
+    "pooled_histogram",
+    "replicate",
+    "run_metrics",
+    "run_task",
+    "run_tasks",
+    "seeds_for",
+]
