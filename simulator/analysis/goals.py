@@ -152,8 +152,14 @@ def evaluate(
         note = "" if value is not None else _missing_note(goal, flat)
         rows.append(
             GoalResult(
-                goal.text, goal.metric, goal.op, goal.value, value, goal.met_by(value),
-                note=note, variant=variant,
+                goal.text,
+                goal.metric,
+                goal.op,
+                goal.value,
+                value,
+                goal.met_by(value),
+                note=note,
+                variant=variant,
             )
         )
     return rows
@@ -183,13 +189,22 @@ def evaluate_replications(
             note = ""
         else:
             mean = None
-            reason = _missing_note(goal, next(f for f, v in zip(flats, values, strict=True)
-                                              if v is None))
+            reason = _missing_note(
+                goal, next(f for f, v in zip(flats, values, strict=True) if v is None)
+            )
             note = f"{reason} in {n - len(present)} of {n} replications"
         rows.append(
             GoalResult(
-                goal.text, goal.metric, goal.op, goal.value, mean, goal.met_by(mean),
-                share_met=share, replications=n, note=note, variant=variant,
+                goal.text,
+                goal.metric,
+                goal.op,
+                goal.value,
+                mean,
+                goal.met_by(mean),
+                share_met=share,
+                replications=n,
+                note=note,
+                variant=variant,
             )
         )
     return rows

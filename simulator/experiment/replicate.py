@@ -79,7 +79,9 @@ def measure_recovery(
     goodput = np.asarray(result.timeseries["goodput_rps"], dtype=float)
     full = times + bucket <= scenario.duration + _EPSILON * bucket
     times, goodput = times[full], goodput[full]
-    width = max(1, min(round(smoothing / bucket), int((first_start - pre_start) / bucket + _EPSILON)))
+    width = max(
+        1, min(round(smoothing / bucket), int((first_start - pre_start) / bucket + _EPSILON))
+    )
     if first_start <= pre_start or times.size < width + 1:
         return Recovered(None, None)
     smoothed = forward_means(goodput, width)
@@ -198,9 +200,7 @@ def replicate(
 
 def metric_values(replications: list[Replication], name: str) -> np.ndarray:
     """One metric across replications as floats (NaN where a run has no value)."""
-    return np.array(
-        [_as_float(r.metrics.get(name)) for r in replications], dtype=float
-    )
+    return np.array([_as_float(r.metrics.get(name)) for r in replications], dtype=float)
 
 
 def _as_float(value: Any) -> float:

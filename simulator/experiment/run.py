@@ -116,6 +116,8 @@ def freeze(scenario: Scenario, seed: int, recorder: Recorder) -> RunResult:
         services[name] = {
             "arrivals": arrivals,
             "arrival_rate_rps": _num(arrivals / duration),
+            "admitted": stats.sojourn_n + stats.in_system.value,
+            "admitted_rate_rps": _num((stats.sojourn_n + stats.in_system.value) / duration),
             "answered": {o.label: stats.answered[o] for o in OUTCOMES},
             "in_system_at_end": stats.in_system.value,
             "rejected_queue_full": stats.overflow,

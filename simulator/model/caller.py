@@ -11,6 +11,7 @@ policy says ``cancel``: work done for callers who have left is counted as wasted
 
 from __future__ import annotations
 
+from collections import deque
 from typing import TYPE_CHECKING
 
 import simpy
@@ -68,10 +69,14 @@ class Call:
 
     def expire(self, timer: simpy.Event) -> None:
         """Timer callback: if no answer came yet, the caller leaves with the timer's reply."""
+        self.give_up(timer.value)
+
+    def give_up(self, reply: Reply) -> None:
+        """The caller stops waiting (unless answered already) and leaves with ``reply``."""
         done = self.done
         if done is not None and not done.triggered:
             self.abandoned = True
-            done.succeed(timer.value)
+            done.succeed(reply)
             if self.cancel:
                 self.cancelled = True
                 instance = self.working_at
@@ -100,6 +105,47 @@ class Call:
 
 
 ROOT = Call(None)
+TIME_EPSILON = 1e-9  # timers within this of their due time fire (float sums differ in the last bit)
+
+
+class TimerWheel:
+    """Timeouts of one fixed duration, without a SimPy event per timeout.
+
+    Calls with the same timeout expire in the order they started, so a FIFO and a single wake-up
+    event suffice; calls answered in time are dropped when they reach the front. This keeps the
+    event heap small (a 30 s timeout at 300 calls/s would otherwise hold 9,000 pending timers)
+    and saves one event per call: profiling showed the timers were a third of the policy cost.
+    """
+
+    __slots__ = ("duration", "env", "pending", "reply", "waking")
+
+    def __init__(self, env: simpy.Environment, duration: float, reply: Reply) -> None:
+        self.env = env
+        self.duration = duration
+        self.reply = reply
+        self.pending: deque[tuple[float, Call]] = deque()
+        self.waking = False
+
+    def add(self, call: Call) -> None:
+        self.pending.append((self.env.now + self.duration, call))
+        if not self.waking:
+            self.waking = True
+            self.env.timeout(self.duration).callbacks.append(self._wake)
+
+    def _wake(self, _event: simpy.Event) -> None:
+        now = self.env.now
+        pending = self.pending
+        while pending:
+            due, call = pending[0]
+            if call.done.triggered:  # type: ignore[union-attr]
+                pending.popleft()
+            elif due <= now + TIME_EPSILON:
+                pending.popleft()
+                call.give_up(self.reply)
+            else:
+                self.env.timeout(due - now).callbacks.append(self._wake)
+                return
+        self.waking = False
 
 
 class CallPath:
@@ -136,7 +182,11 @@ class CallPath:
         process = env.process(self._detached(req, node, child, pool))
         if cancel:
             child.process = process
-        env.timeout(timeout, timeout_reply).callbacks.append(child.expire)
+        wheel = node.wheel
+        if wheel is not None and timeout == wheel.duration and timeout_reply is TIMEOUT:
+            wheel.add(child)
+        else:
+            env.timeout(timeout, timeout_reply).callbacks.append(child.expire)
         return (yield child.done)
 
     def _detached(self, req: Request, node: CallNode, call: Call, pool: ConnectionPool | None):
@@ -181,7 +231,7 @@ class CallPath:
             # The callee's own request timeout (the gateway's 30 s, answered 408): its work goes on.
             inner = Call(call, env.event(), call.deadline)
             env.process(self._serve_detached(req, node, inner))
-            env.timeout(service.request_timeout, REQUEST_TIMEOUT).callbacks.append(inner.expire)  # type: ignore[union-attr]
+            service.request_timer.add(inner)  # type: ignore[union-attr]
             reply = yield inner.done
         delay = self._take(req, node.response_slot)
         if hop:
@@ -260,6 +310,7 @@ class CallPath:
             if step is None or type(step) is WorkNode:
                 if not holding:
                     # Take a worker: at once if one is free, else wait in FIFO order.
+                    queued_at = env.now
                     if instance.busy < instance.capacity:
                         instance.busy += 1
                         stats.busy.change(env.now, 1)
@@ -274,9 +325,8 @@ class CallPath:
                             reply = RESET
                             break
                         stats.queued.change(env.now, -1)
-                    if step is None or not hold:
-                        stats.wait_sum += env.now - arrived
-                        stats.wait_n += 1
+                    stats.wait_sum += env.now - queued_at
+                    stats.wait_n += 1
                     holding = True
                     if deadline is not None and env.now >= deadline:
                         reply = DEADLINE_EXCEEDED  # waited past the deadline: refuse the work

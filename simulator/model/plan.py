@@ -20,6 +20,7 @@ from simulator.scenario.schema import Scenario, TaggedCall, TaggedParallel, Tagg
 
 if TYPE_CHECKING:
     from simulator.metrics.recorder import EdgeStats
+    from simulator.model.caller import TimerWheel
     from simulator.model.policy_stack import PolicyStack
     from simulator.model.service import ActiveFaults, ServiceRuntime
 
@@ -52,6 +53,7 @@ class CallNode:
     edge: EdgeStats | None = None
     hop: ActiveFaults | None = None
     stacks: list[PolicyStack] | None = None
+    wheel: TimerWheel | None = None  # expires this call's fixed timeout without an event each
 
 
 @dataclass(slots=True, eq=False)

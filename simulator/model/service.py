@@ -134,6 +134,7 @@ class ServiceRuntime:
         "outages",
         "queue_limit",
         "request_timeout",
+        "request_timer",
         "stats",
         "unavailable",
         "versions",
@@ -159,6 +160,7 @@ class ServiceRuntime:
         self.faults = ActiveFaults()
         self.outages = 0
         self.request_timeout = config.request_timeout
+        self.request_timer = None  # a TimerWheel for request_timeout, set by the model
         self.unavailable = Reply(Outcome.SERVICE_UNAVAILABLE, 503, config.unavailable_retry_after)
         self.versions: dict[int, int] = {}  # request key -> committed version (optimistic routes)
         self._next = 0

@@ -8,7 +8,8 @@ import simpy
 
 from simulator.distributions import uniform_sampler
 from simulator.metrics.recorder import Recorder
-from simulator.model.caller import ROOT, CallPath, Request
+from simulator.model.caller import REQUEST_TIMEOUT, ROOT, CallPath, Request, TimerWheel
+from simulator.outcomes import TIMEOUT
 from simulator.model.faults import FaultInjector
 from simulator.model.plan import build_plan, iter_call_nodes
 from simulator.model.policy_stack import PolicyStack
@@ -51,6 +52,7 @@ class Simulation:
         cancellation = any(p.on_timeout == "cancel" for p in scenario.policies.values())
         self.path = CallPath(env, self.plan, cancellation)
         self.stacks: dict[str, list[PolicyStack]] = {}
+        self.wheels: dict[float, TimerWheel] = {}
         for node in iter_call_nodes(self.plan.entry):
             hop = f"{node.caller}->{node.callee}"
             node.service = self.services[node.callee]
@@ -58,6 +60,11 @@ class Simulation:
             node.hop = self.hops.get(hop)
             if node.policies is not None:
                 node.stacks = self._stacks_for(hop, node, streams)
+            if node.timeout is not None:
+                node.wheel = self._wheel(node.timeout, TIMEOUT)
+        for service in self.services.values():
+            if service.request_timeout is not None:
+                service.request_timer = TimerWheel(env, service.request_timeout, REQUEST_TIMEOUT)
         self.faults = FaultInjector(env, scenario.faults, self.services, self.hops, streams)
         self._next_key = key_sampler(scenario.workload.keys, streams)
         self._next_index = 0
@@ -68,6 +75,12 @@ class Simulation:
             )
         else:
             closed_users(env, workload, streams, self._client_request)
+
+    def _wheel(self, duration: float, reply) -> TimerWheel:
+        """One timer wheel per distinct fixed timeout, shared by every call node that has it."""
+        if duration not in self.wheels:
+            self.wheels[duration] = TimerWheel(self.env, duration, reply)
+        return self.wheels[duration]
 
     def _stacks_for(self, hop: str, node, streams: Streams) -> list[PolicyStack]:
         """One policy stack per caller instance, shared by every call site on the hop."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from simulator.experiment.result import RunResult
 from simulator.metrics.histogram import bin_edges, bin_midpoints
@@ -36,9 +36,15 @@ def timeline(result: RunResult) -> Figure:
     """Offered load, goodput and errors per second, and latency p50/p99 over time."""
     ts = result.timeseries
     t = ts["time"] + result.scenario.bucket / 2
-    figure, (load, latency) = new_figure(
-        2, 1, width=10, height=6.5, sharex=True, height_ratios=[3, 2]
-    )
+    breakers = [name for name in ts if name.endswith(".breaker_state")]
+    if breakers:
+        figure, (load, latency, band) = new_figure(
+            3, 1, width=10, height=7.2 + 0.25 * len(breakers), sharex=True,
+            height_ratios=[3, 2, 0.45 + 0.3 * len(breakers)])
+        breaker_band(band, result, breakers)
+    else:
+        figure, (load, latency) = new_figure(2, 1, width=10, height=6.5, sharex=True,
+                                             height_ratios=[3, 2])
     load.plot(t, ts["offered_rps"], color=PALETTE["black"], lw=1.2, ls="--", label="offered")
     load.plot(t, ts["goodput_rps"], color=PALETTE["blue"], lw=2, label="goodput (successes)")
     load.plot(t, ts["errors_rps"], color=PALETTE["vermillion"], lw=1.5, label="errors and timeouts")
@@ -53,13 +59,41 @@ def timeline(result: RunResult) -> Figure:
     shade_faults(latency, result.fault_windows, label=False)
     if np.isfinite(ts["latency_p99_s"]).any():
         latency.set_yscale("log")
+        latency.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+        latency.yaxis.set_minor_formatter(NullFormatter())
     latency.yaxis.set_major_formatter(FuncFormatter(seconds_label))
     latency.set_ylabel("latency of successes")
-    latency.set_xlabel("simulated time (s)")
+    (band if breakers else latency).set_xlabel("simulated time (s)")
     latency.set_title("end-to-end latency of successful requests")
     latency.legend(loc="upper right", fontsize=8, framealpha=0.9)
     latency.set_xlim(0, result.scenario.duration)
     return figure
+
+
+BREAKER_COLOURS = {0: PALETTE["green"], 1: PALETTE["orange"], 2: PALETTE["vermillion"]}
+BREAKER_NAMES = {0: "closed", 1: "half-open", 2: "open"}
+
+
+def breaker_band(ax, result: RunResult, names: list[str]) -> None:
+    """One horizontal band per circuit breaker, coloured by its state in each time bucket."""
+    bucket = result.scenario.bucket
+    times = result.timeseries["time"]
+    for row, name in enumerate(names):
+        levels = result.timeseries[name]
+        for level, colour in BREAKER_COLOURS.items():
+            spans = [(start, bucket) for start, value in zip(times, levels, strict=True)
+                     if value == level]
+            if spans:
+                ax.broken_barh(spans, (row - 0.4, 0.8), facecolors=colour, lw=0,
+                               label=BREAKER_NAMES[level] if row == 0 else None)
+    shade_faults(ax, result.fault_windows, label=False)
+    ax.set_yticks(range(len(names)), [n.removesuffix(".breaker_state") for n in names], fontsize=8)
+    ax.set_ylim(-0.6, len(names) - 0.4)
+    ax.grid(False)
+    ax.set_title("circuit breaker state (worst state in each bucket)")
+    handles, labels = ax.get_legend_handles_labels()
+    seen = dict(zip(labels, handles, strict=True))
+    ax.legend(seen.values(), seen.keys(), loc="upper right", fontsize=8, ncols=3, framealpha=0.9)
 
 
 def latency_distribution(result: RunResult) -> Figure:

@@ -104,3 +104,30 @@ def test_hop_latency_fault_slows_only_that_hop():
     base = run(chain_text(duration="20s"))
     # Both legs of the hop are slowed: about +100 ms per request.
     assert s["latency_s"]["success"]["mean"] - base["latency_s"]["success"]["mean"] == pytest.approx(0.1, rel=0.1)
+
+
+def test_wait_is_measured_per_step_for_event_loop_services():
+    text = """
+version = 1
+duration = "20000s"
+[workload]
+target = "s"
+route = "r"
+rate = 0.01
+timeout = "none"
+[services.s]
+hold_worker_during_calls = false
+[services.s.routes.r]
+steps = [{ work = "1s" }, { work = "1s" }]
+[network]
+default = 0
+"""
+    s = run(text)
+    assert s["services"]["s"]["mean_wait_s"] < 0.05  # not the first step's service time
+
+
+def test_littles_law_holds_with_rejections_when_using_admitted_rate():
+    text = chain_text(rate=400, duration="20s").replace("connections = 10", "connections = 1\nqueue_limit = 3")
+    db = run(text)["services"]["db"]
+    assert db["rejected_queue_full"] > 100
+    assert db["mean_in_system"] == pytest.approx(db["admitted_rate_rps"] * db["mean_time_in_service_s"], rel=0.03)

@@ -1,0 +1,489 @@
+"""Comparing variants on common random numbers.
+
+Replication ``i`` of every variant runs with seed ``seed + i``: the same arrivals and the same
+first-attempt demands (each drawn from its own named stream), so a difference between variants is
+the policy's doing, not the dice's. Each metric gets a mean and a Student t interval per variant,
+and a paired-difference interval against the baseline, which CRN makes much narrower than the
+difference of two independent means.
+
+Which variants run: those the file declares, in file order, or the base alone (named ``base``)
+when it declares none; ``include_base=True`` adds the base first. The baseline is the first
+variant unless named.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from simulator.analysis.goals import GOAL_KEYS, GoalResult, evaluate_replications
+from simulator.analysis.stats import mean_ci, paired_difference
+from simulator.experiment.executors import ExecutorSpec
+from simulator.experiment.replicate import (
+    Replication,
+    Task,
+    json_ready,
+    metric_names,
+    metric_values,
+    run_tasks,
+    seeds_for,
+)
+from simulator.experiment.result import RunResult
+from simulator.experiment.run import VERSION
+from simulator.scenario.errors import ScenarioError
+from simulator.scenario.schema import Scenario
+from simulator.scenario.variants import (
+    BASE,
+    ScenarioSet,
+    from_scenario,
+    load_scenario_set,
+    scenario_set,
+)
+
+HEADLINE: tuple[str, ...] = (
+    "goodput_rps",
+    "success_ratio",
+    "latency_p50_s",
+    "latency_p99_s",
+    "wasted_work_s",
+    "recovery_s",
+)
+"""The metrics every comparison reports first."""
+
+_EXTRA = ("error_ratio", "latency_p90_s", "latency_p999_s", "latency_mean_s")
+
+METRIC_ALIASES: dict[str, str] = {
+    "goodput": "goodput_rps",
+    "success": "success_ratio",
+    "errors": "error_ratio",
+    "wasted_work": "wasted_work_s",
+    "recovery": "recovery_s",
+    **GOAL_KEYS,
+}
+"""Short names accepted wherever a metric is named (``--metric p99``)."""
+
+_LABELS: dict[str, tuple[str, str]] = {
+    "goodput_rps": ("goodput", "rate"),
+    "success_ratio": ("success ratio", "ratio"),
+    "error_ratio": ("error ratio", "ratio"),
+    "latency_p50_s": ("latency p50", "duration"),
+    "latency_p90_s": ("latency p90", "duration"),
+    "latency_p99_s": ("latency p99", "duration"),
+    "latency_p999_s": ("latency p99.9", "duration"),
+    "latency_mean_s": ("mean latency", "duration"),
+    "latency_max_s": ("max latency", "duration"),
+    "wasted_work_s": ("wasted work", "work"),
+    "recovery_s": ("recovery time", "duration"),
+}
+
+
+def describe_metric(name: str) -> tuple[str, str]:
+    """A metric's readable label and its kind: rate, ratio, duration, work, times or count."""
+    if name in _LABELS:
+        return _LABELS[name]
+    subject, _, what = name.rpartition(".")
+    if what == "amplification":
+        return f"attempts per request, {subject}", "times"
+    if what == "wasted_work_s":
+        return f"wasted work, {subject}", "work"
+    if what == "calls":
+        return f"calls, {subject}", "count"
+    return name, "number"
+
+
+def format_value(name: str, value: float | None, signed: bool = False) -> str:
+    """A metric value in its unit: 184.2 req/s, 99.10 %, 153 ms, 1.42x, 12.3 s of work."""
+    if value is None or not np.isfinite(value):
+        return "-"
+    kind = describe_metric(name)[1]
+    sign = "+" if signed else ""
+    if kind == "rate":
+        return f"{value:{sign}.1f} req/s"
+    if kind == "ratio":
+        return f"{value * 100:{sign}.2f} %"
+    if kind == "duration":
+        if abs(value) < 1:
+            return f"{value * 1000:{sign}.1f} ms"
+        return f"{value:{sign}.2f} s"
+    if kind == "work":
+        return f"{value:{sign}.2f} s"
+    if kind == "times":
+        return f"{value:{sign}.3f}x"
+    return f"{value:{sign}.4g}"
+
+
+def resolve_metric(name: str, available: Sequence[str]) -> str:
+    """The metric key for a name or alias (``goodput``, ``p99``, ``gateway->auth.amplification``);
+    ``amplification`` alone means the first hop after the client's."""
+    key = METRIC_ALIASES.get(name, name)
+    if key == "amplification":
+        hops = [m for m in available if m.endswith(".amplification")]
+        key = hops[1] if len(hops) > 1 else (hops[0] if hops else key)
+    if key not in available:
+        known = sorted({*METRIC_ALIASES, *available} - {"recovered"})
+        raise ValueError(f"{name!r} is not a metric; use one of {', '.join(known)}")
+    return key
+
+
+@dataclass(frozen=True)
+class Interval:
+    """The mean of one metric over a variant's replications with its confidence interval;
+    ``missing`` counts replications without a value (e.g. "did not recover")."""
+
+    variant: str
+    metric: str
+    mean: float | None
+    low: float | None
+    high: float | None
+    half_width: float | None
+    n: int
+    missing: int = 0
+    point: dict[str, Any] = field(default_factory=dict)
+
+    def row(self) -> dict[str, Any]:
+        """A flat row for CSV and JSON (the sweep point's parameters as columns)."""
+        data = asdict(self)
+        point = data.pop("point")
+        return {"variant": data.pop("variant"), **point, **data}
+
+
+@dataclass(frozen=True)
+class Difference:
+    """Mean of (variant - baseline) over replications paired by seed, with its interval."""
+
+    variant: str
+    baseline: str
+    metric: str
+    mean: float | None
+    low: float | None
+    high: float | None
+    half_width: float | None
+    n: int
+
+    def row(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @property
+    def significant(self) -> bool:
+        """Whether the interval excludes zero."""
+        return self.low is not None and self.high is not None and (self.low > 0 or self.high < 0)
+
+
+def interval_of(
+    variant: str,
+    metric: str,
+    values: np.ndarray,
+    confidence: float,
+    point: dict[str, Any] | None = None,
+) -> Interval:
+    """The interval of the finite values (NaN marks a replication without a value)."""
+    present = values[np.isfinite(values)]
+    missing = int(values.size - present.size)
+    if present.size == 0:
+        return Interval(variant, metric, None, None, None, None, 0, missing, dict(point or {}))
+    ci = mean_ci(present, confidence)
+    return Interval(
+        variant, metric, ci.mean, ci.low, ci.high, ci.half_width, ci.n, missing, dict(point or {})
+    )
+
+
+def difference_of(
+    variant: str,
+    baseline: str,
+    metric: str,
+    values: np.ndarray,
+    base_values: np.ndarray,
+    confidence: float,
+) -> Difference:
+    """The paired-difference interval over the pairs where both runs have a value."""
+    both = np.isfinite(values) & np.isfinite(base_values)
+    if not both.any():
+        return Difference(variant, baseline, metric, None, None, None, None, 0)
+    ci = paired_difference(values[both], base_values[both], confidence)
+    return Difference(variant, baseline, metric, ci.mean, ci.low, ci.high, ci.half_width, ci.n)
+
+
+def interval_metrics(runs: Sequence[Replication]) -> list[str]:
+    """The metrics given intervals: the headline ones, a few more latencies, and per hop and per
+    service the attempts per request and the wasted work."""
+    seen = metric_names(list(runs))
+    per_part = [m for m in seen if m.endswith((".amplification", ".wasted_work_s"))]
+    return [m for m in (*HEADLINE, *_EXTRA) if m in seen] + per_part
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Every variant run ``replications`` times on common random numbers, as plain data.
+
+    ``runs`` holds one :class:`Replication` per variant and replication (tidy rows via
+    :meth:`rows`); ``intervals``, ``differences`` (against ``baseline``) and ``goals`` are
+    computed from them. ``examples`` keeps replication 0's full result per variant.
+    """
+
+    name: str
+    variants: tuple[str, ...]
+    baseline: str
+    replications: int
+    seed: int
+    common_random_numbers: bool
+    confidence: float
+    runs: tuple[Replication, ...]
+    intervals: tuple[Interval, ...]
+    differences: tuple[Difference, ...]
+    goals: tuple[GoalResult, ...]
+    scenarios: dict[str, Scenario] = field(repr=False)
+    source_text: str | None = field(default=None, repr=False)
+
+    @property
+    def metrics(self) -> list[str]:
+        """The metrics that have intervals, headline first."""
+        return list(dict.fromkeys(i.metric for i in self.intervals))
+
+    @property
+    def hops(self) -> list[str]:
+        """Every hop ``caller->callee`` with an amplification figure."""
+        return [
+            m.removesuffix(".amplification") for m in self.metrics if m.endswith(".amplification")
+        ]
+
+    def runs_of(self, variant: str) -> list[Replication]:
+        """One variant's replications, in order."""
+        self._check(variant)
+        return [r for r in self.runs if r.variant == variant]
+
+    def values(self, variant: str, metric: str) -> np.ndarray:
+        """One metric over one variant's replications (NaN where a run has no value)."""
+        return metric_values(self.runs_of(variant), resolve_metric(metric, self.metrics))
+
+    def matrix(self, metric: str) -> np.ndarray:
+        """One metric as an array of shape (variants, replications)."""
+        return np.vstack([self.values(v, metric) for v in self.variants])
+
+    def interval(self, variant: str, metric: str) -> Interval:
+        key = resolve_metric(metric, self.metrics)
+        self._check(variant)
+        return next(i for i in self.intervals if i.variant == variant and i.metric == key)
+
+    def difference(self, variant: str, metric: str) -> Difference | None:
+        """The paired difference against the baseline (None for the baseline itself)."""
+        key = resolve_metric(metric, self.metrics)
+        self._check(variant)
+        return next((d for d in self.differences if d.variant == variant and d.metric == key), None)
+
+    def example(self, variant: str) -> RunResult | None:
+        """Replication 0's full result for a variant (its time series, for timelines)."""
+        runs = self.runs_of(variant)
+        return runs[0].result if runs else None
+
+    def rows(self) -> list[dict[str, Any]]:
+        """Tidy rows: one per variant and replication, one column per metric."""
+        return [r.row() for r in self.runs]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Everything as JSON-ready data (per-replication summaries included)."""
+        return json_ready(
+            {
+                "simulator_version": VERSION,
+                "scenario": self.name,
+                "variants": list(self.variants),
+                "baseline": self.baseline,
+                "replications": self.replications,
+                "seed": self.seed,
+                "seeds": {v: [r.seed for r in self.runs_of(v)] for v in self.variants},
+                "common_random_numbers": self.common_random_numbers,
+                "confidence": self.confidence,
+                "intervals": [i.row() for i in self.intervals],
+                "differences": [d.row() for d in self.differences],
+                "goals": [g.to_dict() for g in self.goals],
+                "runs": [
+                    {
+                        "variant": r.variant,
+                        "replication": r.replication,
+                        "seed": r.seed,
+                        "metrics": r.metrics,
+                        "summary": r.summary,
+                    }
+                    for r in self.runs
+                ],
+            }
+        )
+
+    def to_json(self) -> str:
+        """Canonical JSON (sorted keys): byte-identical whichever executor ran the replications."""
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True, allow_nan=False) + "\n"
+
+    def to_frame(self):
+        """The tidy rows as a pandas DataFrame (needs pandas)."""
+        return _frame(self.rows())
+
+    def _check(self, variant: str) -> None:
+        if variant not in self.variants:
+            raise KeyError(f"{variant!r} is not a variant here; variants: {list(self.variants)}")
+
+
+def _frame(rows: list[dict[str, Any]]):
+    try:
+        import pandas as pd
+    except ImportError as error:  # pragma: no cover - depends on the environment
+        raise ImportError("to_frame() needs pandas: pip install pandas") from error
+    return pd.DataFrame(rows)
+
+
+def scenario_set_of(
+    scenario: str | Path | Scenario | ScenarioSet,
+    extra: Mapping[str, Mapping[str, Any]] | None = None,
+) -> ScenarioSet:
+    """A scenario set from a path, a Scenario or a set; ``extra`` adds variants (name ->
+    overrides) beyond the declared ones."""
+    if isinstance(scenario, Scenario):
+        return from_scenario(scenario, extra)
+    loaded = scenario if isinstance(scenario, ScenarioSet) else load_scenario_set(scenario)
+    if not extra:
+        return loaded
+    return scenario_set(loaded.raw, loaded.text, loaded.source, extra)
+
+
+def choose_variants(
+    scenarios: ScenarioSet,
+    variants: Sequence[str] | Mapping[str, Any] | None,
+    include_base: bool,
+) -> list[str]:
+    """The variant names to run, in order, checked against the set."""
+    if variants is None:
+        names = scenarios.names
+    elif isinstance(variants, Mapping):
+        names = list(variants)
+    else:
+        names = list(variants)
+    if include_base and BASE not in names:
+        names = [BASE, *names]
+    if not names:
+        raise ScenarioError(["no variants to run; name at least one"])
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise ScenarioError([f"variant(s) named twice: {', '.join(duplicates)}"])
+    for name in names:
+        scenarios.scenario(name)
+    return names
+
+
+def variant_seeds(root: int, replications: int, index: int, common: bool) -> list[int]:
+    """Seeds of variant number ``index``: ``root + i`` with common random numbers, else a block of
+    its own (``root + index * replications + i``) so that no two variants share a stream."""
+    offset = 0 if common else index * replications
+    return seeds_for(root + offset, replications)
+
+
+def compare(
+    scenario: str | Path | Scenario | ScenarioSet,
+    variants: Sequence[str] | Mapping[str, Mapping[str, Any]] | None = None,
+    replications: int = 10,
+    baseline: str | None = None,
+    seed: int | None = None,
+    executor: ExecutorSpec = None,
+    scheduler: str | None = None,
+    progress: bool | None = None,
+    include_base: bool = False,
+    common_random_numbers: bool = True,
+    confidence: float = 0.95,
+) -> Comparison:
+    """Run each variant ``replications`` times and compare them with the baseline.
+
+    ``scenario``: a file path, a Scenario or a ScenarioSet. ``variants``: names of declared
+    variants (``"base"`` is the unmodified scenario), a mapping name -> overrides for variants made
+    up here, or None for every declared variant. ``executor``: see
+    :data:`simulator.experiment.executors.ExecutorSpec` (default: a process pool on every core);
+    ``scheduler``: a Dask scheduler address instead. ``common_random_numbers=False`` gives every
+    variant seeds of its own (only to show what CRN buys).
+    """
+    extra = dict(variants) if isinstance(variants, Mapping) else None
+    scenarios = scenario_set_of(scenario, extra)
+    names = choose_variants(scenarios, variants, include_base)
+    baseline = names[0] if baseline is None else baseline
+    if baseline not in names:
+        raise ScenarioError(
+            [f"baseline {baseline!r} is not among the variants run: {', '.join(names)}"]
+        )
+    root = scenarios.base.seed if seed is None else seed
+    tasks = [
+        Task(scenarios.scenario(name), s, name, i, keep_result=i == 0)
+        for index, name in enumerate(names)
+        for i, s in enumerate(variant_seeds(root, replications, index, common_random_numbers))
+    ]
+    runs = run_tasks(tasks, executor, scheduler, progress, description="compare")
+    return summarise(
+        scenarios, names, baseline, replications, root, common_random_numbers, confidence, runs
+    )
+
+
+def summarise(
+    scenarios: ScenarioSet,
+    names: list[str],
+    baseline: str,
+    replications: int,
+    seed: int,
+    common: bool,
+    confidence: float,
+    runs: list[Replication],
+) -> Comparison:
+    """Intervals, paired differences and goals from finished replications."""
+    by_variant = {name: [r for r in runs if r.variant == name] for name in names}
+    metrics = interval_metrics(runs)
+    intervals = [
+        interval_of(name, metric, metric_values(by_variant[name], metric), confidence)
+        for name in names
+        for metric in metrics
+    ]
+    differences = [
+        difference_of(
+            name,
+            baseline,
+            metric,
+            metric_values(by_variant[name], metric),
+            metric_values(by_variant[baseline], metric),
+            confidence,
+        )
+        for name in names
+        if name != baseline
+        for metric in metrics
+    ]
+    goals = [
+        row
+        for name in names
+        for row in evaluate_replications(
+            scenarios.scenario(name).goals, [r.metrics for r in by_variant[name]], variant=name
+        )
+    ]
+    return Comparison(
+        name=scenarios.base.name,
+        variants=tuple(names),
+        baseline=baseline,
+        replications=replications,
+        seed=seed,
+        common_random_numbers=common,
+        confidence=confidence,
+        runs=tuple(runs),
+        intervals=tuple(intervals),
+        differences=tuple(differences),
+        goals=tuple(goals),
+        scenarios={name: scenarios.scenario(name) for name in names},
+        source_text=scenarios.text,
+    )
+
+
+__all__ = [
+    "HEADLINE",
+    "METRIC_ALIASES",
+    "Comparison",
+    "Difference",
+    "Interval",
+    "compare",
+    "describe_metric",
+    "format_value",
+    "resolve_metric",
+]
