@@ -1,6 +1,23 @@
-"""Running experiments: one run now; replications, comparisons and sweeps build on it."""
+"""Running experiments: one run, replications, comparisons of variants on common random numbers,
+and parameter sweeps, serially, on a local process pool or on any executor (Dask included)."""
 
+from simulator.experiment.compare import Comparison, Difference, Interval, compare
+from simulator.experiment.replicate import Replication, replicate, run_metrics
 from simulator.experiment.result import RunResult
 from simulator.experiment.run import run
+from simulator.experiment.sweep import Param, SweepResult, sweep
 
-__all__ = ["RunResult", "run"]
+__all__ = [
+    "Comparison",
+    "Difference",
+    "Interval",
+    "Param",
+    "Replication",
+    "RunResult",
+    "SweepResult",
+    "compare",
+    "replicate",
+    "run",
+    "run_metrics",
+    "sweep",
+]

@@ -338,7 +338,7 @@ class CallPath:
                     continue
                 demand = self._take(req, step.slot)
                 if service.load_slope:
-                    demand += service.load_slope * instance.in_system
+                    demand += service.load_slope * instance.busy
                 if faults:
                     demand = demand * service.faults.slowdown * instance.faults.slowdown
                     demand += service.faults.added_latency() + instance.faults.added_latency()

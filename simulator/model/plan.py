@@ -66,15 +66,27 @@ class ParallelNode:
 
 @dataclass
 class Plan:
-    """The expanded tree and one sampler per slot (first attempt) plus one per slot for reuse."""
+    """The expanded trees (one per route the client calls) and one sampler per slot for first
+    attempts, plus one per slot for reuse. ``slot_ranges[i]`` are the slots of ``entries[i]``."""
 
-    entry: CallNode
+    entries: list[CallNode]
+    slot_ranges: list[range]
     slot_names: list[str]
     samplers: list[Sampler]
     retry_samplers: list[Sampler]
 
-    def draw_demands(self) -> list[float | None]:
-        return [sample() for sample in self.samplers]
+    @property
+    def entry(self) -> CallNode:
+        return self.entries[0]
+
+    def draw_demands(self, entry: int = 0) -> list[float | None]:
+        """First-attempt demands for a request to ``entries[entry]`` (other slots stay unused)."""
+        if len(self.entries) == 1:
+            return [sample() for sample in self.samplers]
+        demands: list[float | None] = [None] * len(self.samplers)
+        for slot in self.slot_ranges[entry]:
+            demands[slot] = self.samplers[slot]()
+        return demands
 
 
 def build_plan(scenario: Scenario, streams) -> Plan:
@@ -129,8 +141,12 @@ def build_plan(scenario: Scenario, streams) -> Plan:
         return node
 
     workload = scenario.workload
-    entry = expand(CLIENT, workload.target, workload.route, workload.timeout, "")
-    return Plan(entry, names, samplers, retry)
+    entries, ranges = [], []
+    for route, _weight in workload.routes:
+        first = len(names)
+        entries.append(expand(CLIENT, workload.target, route, workload.timeout, ""))
+        ranges.append(range(first, len(names)))
+    return Plan(entries, ranges, names, samplers, retry)
 
 
 def iter_call_nodes(node: CallNode):

@@ -57,6 +57,18 @@ def key_sampler(keys: Keys, streams: Streams) -> Callable[[], int]:
     return _BlockSampler(lambda n: np.minimum(np.searchsorted(cdf, rng.random(n)), count - 1))
 
 
+def route_picker(workload: Workload, streams: Streams) -> Callable[[], int] | None:
+    """Draws which route of the mix each request calls (None when there is only one route)."""
+    routes = workload.routes
+    if len(routes) == 1:
+        return None
+    weights = np.asarray([weight for _, weight in routes], dtype=float)
+    cdf = np.cumsum(weights) / weights.sum()
+    rng = streams("route mix")
+    last = len(routes) - 1
+    return _BlockSampler(lambda n: np.minimum(np.searchsorted(cdf, rng.random(n), "right"), last))
+
+
 def open_arrivals(
     env, workload: Workload, duration: float, streams: Streams, start_request: Callable[[], None]
 ):

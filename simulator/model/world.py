@@ -14,7 +14,7 @@ from simulator.model.faults import FaultInjector
 from simulator.model.plan import build_plan, iter_call_nodes
 from simulator.model.policy_stack import PolicyStack
 from simulator.model.service import ActiveFaults, ServiceRuntime
-from simulator.model.workload import closed_users, key_sampler, open_arrivals
+from simulator.model.workload import closed_users, key_sampler, open_arrivals, route_picker
 from simulator.rng import Streams
 from simulator.scenario.references import parse_target
 from simulator.scenario.schema import Scenario
@@ -53,7 +53,7 @@ class Simulation:
         self.path = CallPath(env, self.plan, cancellation)
         self.stacks: dict[str, list[PolicyStack]] = {}
         self.wheels: dict[float, TimerWheel] = {}
-        for node in iter_call_nodes(self.plan.entry):
+        for node in (n for entry in self.plan.entries for n in iter_call_nodes(entry)):
             hop = f"{node.caller}->{node.callee}"
             node.service = self.services[node.callee]
             node.edge = recorder.edge(node.caller, node.callee)
@@ -67,6 +67,7 @@ class Simulation:
                 service.request_timer = TimerWheel(env, service.request_timeout, REQUEST_TIMEOUT)
         self.faults = FaultInjector(env, scenario.faults, self.services, self.hops, streams)
         self._next_key = key_sampler(scenario.workload.keys, streams)
+        self._pick_route = route_picker(scenario.workload, streams)
         self._next_index = 0
         workload = scenario.workload
         if workload.kind == "open":
@@ -94,18 +95,20 @@ class Simulation:
             ]
         return self.stacks[hop]
 
-    def _new_request(self) -> Request:
+    def _new_request(self) -> tuple[Request, int]:
         index = self._next_index
         self._next_index = index + 1
         self.recorder.client.offer(self.env.now)
-        return Request(index, self._next_key(), self.env.now, self.plan.draw_demands())
+        entry = self._pick_route() if self._pick_route is not None else 0
+        request = Request(index, self._next_key(), self.env.now, self.plan.draw_demands(entry))
+        return request, entry
 
     def _start_request(self) -> None:
         self.env.process(self._client_request())
 
     def _client_request(self):
-        request = self._new_request()
-        reply = yield from self.path.call(request, self.plan.entry, ROOT)
+        request, entry = self._new_request()
+        reply = yield from self.path.call(request, self.plan.entries[entry], ROOT)
         self.recorder.client.complete(request.start, self.env.now, reply)
 
     def run(self, progress: Callable[[float], None] | None = None, chunks: int = 100) -> Recorder:

@@ -87,6 +87,9 @@ def check_references(scenario: Scenario) -> list[str]:
         problems.append(
             f"workload.target: {workload.target!r} is not a service; {_known(services, 'services')}"
         )
+    elif workload.mix:
+        for i, share in enumerate(workload.mix):
+            check_call(f"workload.mix.{i}.route", workload.target, share.route)
     else:
         check_call("workload.route", workload.target, workload.route)
 

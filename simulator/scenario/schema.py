@@ -118,7 +118,7 @@ class Service(ConfigModel):
     )
     load_slope: Duration = Field(
         0.0,
-        description="extra service time per request in flight at the instance "
+        description="extra service time per request being served at the instance "
         "(latency = base + slope x in-flight): overload that makes itself worse",
     )
     hold_worker_during_calls: bool = Field(
@@ -208,6 +208,13 @@ class Keys(ConfigModel):
     exponent: float = Field(1.1, gt=0, le=10, description="Zipf exponent s (P(k) ~ 1/k^s)")
 
 
+class RouteShare(ConfigModel):
+    """One route of a traffic mix and its share of the requests."""
+
+    route: str = Field(min_length=1, max_length=200, description="route on the workload's target")
+    weight: float = Field(gt=0, le=1e9, description="relative share of requests (any positive scale)")
+
+
 class Workload(ConfigModel):
     """Where requests come from: open-loop Poisson arrivals, or closed-loop users."""
 
@@ -227,13 +234,25 @@ class Workload(ConfigModel):
         30.0, gt=0, description="the client's own timeout (reference: 30 s); 'none' for no timeout"
     )
     keys: Keys = Field(default_factory=Keys, description="request keys")
+    mix: list[RouteShare] = Field(
+        default_factory=list,
+        max_length=100,
+        description="several routes, each with a weight (instead of 'route')",
+    )
 
     @model_validator(mode="after")
     def _schedule_in_order(self) -> Self:
         times = [point.at for point in self.schedule]
         if times != sorted(times):
             raise ValueError("schedule points must be in order of 'at'")
+        if self.mix and "route" in self.model_fields_set:
+            raise ValueError("give 'route' or 'mix', not both")
         return self
+
+    @property
+    def routes(self) -> list[tuple[str, float]]:
+        """(route, weight) for every route the client calls."""
+        return [(share.route, share.weight) for share in self.mix] or [(self.route, 1.0)]
 
     @property
     def peak_rate(self) -> float:

@@ -26,9 +26,9 @@ def first_attempts(text: str, seed: int = 1) -> list[tuple[int, float, int, tupl
     original = simulation._new_request
 
     def spy():
-        request = original()
+        request, entry = original()
         seen.append((request.index, request.start, request.key, tuple(request.demands)))
-        return request
+        return request, entry
 
     simulation._new_request = spy
     simulation.run()

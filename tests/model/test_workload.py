@@ -93,3 +93,19 @@ def test_fan_out_waits_for_the_slowest_and_degrades_when_asked():
     assert strict["requests"]["outcomes"]["service_unavailable"] > 150
     assert lenient["requests"]["outcomes"]["service_unavailable"] == 0
     assert lenient["edges"]["gateway->admin"]["outcomes"]["connection_refused"] > 150
+
+
+def test_route_mix_splits_requests_by_weight():
+    text = FANOUT.format(degrade="true").replace(
+        'route = "GET /dashboard"',
+        'mix = [{ route = "GET /dashboard", weight = 1 }, { route = "POST /x", weight = 3 }]',
+    ).replace('[services.auth]', '[services.gateway.routes."POST /x"]\nsteps = [{ work = "1ms" }]\n[services.auth]')
+    s = simulator.run(simulator.loads_scenario(text)).summary
+    share = s["edges"]["gateway->auth"]["calls"] / s["requests"]["completed"]
+    assert share == pytest.approx(0.25, abs=0.04)
+
+
+def test_route_and_mix_together_are_refused():
+    with pytest.raises(simulator.ScenarioError, match="give 'route' or 'mix', not both"):
+        simulator.loads_scenario(FANOUT.format(degrade="true").replace(
+            'route = "GET /dashboard"', 'route = "GET /dashboard"\nmix = [{ route = "GET /dashboard", weight = 1 }]'))

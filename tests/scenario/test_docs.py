@@ -1,4 +1,9 @@
-"""docs/scenario-format.md stays true: every key documented, defaults right, examples valid."""
+"""The docs stay true: every key documented, defaults right, examples valid, links alive.
+
+docs/scenario-format.md documents every key of the format. docs/policies.md and docs/policies/*.md
+explain the policies; their TOML examples are either whole scenarios (with ``version = 1``) or the
+``[policies."..."]`` part of one, checked inside a small gateway -> auth -> db scenario.
+"""
 
 from __future__ import annotations
 
@@ -14,12 +19,33 @@ from pydantic import BaseModel, create_model
 from pydantic.fields import FieldInfo
 
 import simulator
+from simulator.outcomes import Outcome
+from simulator.policies.stack import HopPolicies
 from simulator.scenario import ScenarioError
+from simulator.scenario.goals import GOAL_METRICS
 from simulator.scenario.schema import Scenario
+from simulator.scenario.variants import loads_scenario_set
 from simulator.units import ConfigModel
 
-DOC_PATH = Path(__file__).resolve().parents[2] / "docs" / "scenario-format.md"
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+DOC_PATH = DOCS / "scenario-format.md"
 DOC = DOC_PATH.read_text(encoding="utf-8")
+POLICIES_INDEX = DOCS / "policies.md"
+POLICY_PAGES = [POLICIES_INDEX, *sorted((DOCS / "policies").glob("*.md"))]
+ALL_PAGES = [DOC_PATH, *POLICY_PAGES]
+
+# The scenario a policy snippet (a TOML block without ``version = 1``) is checked in: every hop
+# the snippets use is called.
+SNIPPET_BASE = """
+version = 1
+[services.gateway.routes."POST /license/activate"]
+steps = [{ call = "auth", route = "POST /activate" }]
+[services.auth.routes."POST /activate"]
+steps = [{ call = "db", route = "write" }]
+[services.db]
+kind = "database"
+operations = { write = "5ms" }
+"""
 
 CODE_BLOCK = re.compile(r"^```(\w*)\n(.*?)^```", re.MULTILINE | re.DOTALL)
 FIELDS_MARKER = re.compile(r"^<!-- fields: ([\w ]+) -->\n((?:\|.*\n)+)", re.MULTILINE)
@@ -60,12 +86,31 @@ MODELS = reachable_models(Scenario)
 MODELS_BY_NAME = {model.__name__: model for model in MODELS}
 
 
-def example_scenarios() -> dict[str, str]:
-    """Each ```toml block holding ``version = 1``, keyed by the doc line where it starts."""
+def toml_blocks(text: str) -> dict[str, str]:
+    """Each ```toml block of a page, keyed by the line where it starts."""
     return {
-        f"line-{DOC.count(chr(10), 0, match.start()) + 1}": match.group(2)
-        for match in CODE_BLOCK.finditer(DOC)
-        if match.group(1) == "toml" and re.search(r"^version = 1\s*$", match.group(2), re.M)
+        f"line-{text.count(chr(10), 0, match.start()) + 1}": match.group(2)
+        for match in CODE_BLOCK.finditer(text)
+        if match.group(1) == "toml"
+    }
+
+
+def is_scenario(body: str) -> bool:
+    """Whether a TOML block is a whole scenario (it says ``version = 1``)."""
+    return re.search(r"^version = 1\s*$", body, re.M) is not None
+
+
+def example_scenarios() -> dict[str, str]:
+    """Each ```toml block of scenario-format.md holding ``version = 1``, keyed by its line."""
+    return {where: body for where, body in toml_blocks(DOC).items() if is_scenario(body)}
+
+
+def policy_examples() -> dict[str, str]:
+    """Every ```toml block of the policy pages as a whole scenario: snippets go into SNIPPET_BASE."""
+    return {
+        f"{page.relative_to(DOCS)}:{where}": body if is_scenario(body) else SNIPPET_BASE + body
+        for page in POLICY_PAGES
+        for where, body in toml_blocks(page.read_text(encoding="utf-8")).items()
     }
 
 
@@ -109,6 +154,21 @@ def test_walk_reaches_every_kind_of_model():
         "Lognormal",
         "Gamma",
         "Empirical",
+        "HopPolicies",
+        "DeadlineConfig",
+        "RetryConfig",
+        "BackoffConfig",
+        "GrpcBudgetConfig",
+        "AwsStandardBudgetConfig",
+        "RatioBudgetConfig",
+        "EnvoyBudgetConfig",
+        "ThrottleConfig",
+        "BreakerConfig",
+        "BulkheadConfig",
+        "HedgingConfig",
+        "PoolConfig",
+        "DedupConfig",
+        "FallbackConfig",
     }
     assert expected <= names
     assert "mean" in input_fields(MODELS_BY_NAME["Lognormal"])  # the alias, not "mean_"
@@ -175,8 +235,24 @@ def test_documented_defaults_match_the_models():
 def test_every_section_has_a_validated_example():
     examples = list(example_scenarios().values())
     assert len(examples) >= 10
-    for needle in ("[workload]", "schedule", "keys", "parallel", 'kind = "database"', "[network]"):
+    for needle in (
+        "[workload]",
+        "schedule",
+        "keys",
+        "parallel",
+        'kind = "database"',
+        "[network]",
+        '[policies."gateway->auth"]',
+        "goals",
+        "[variants.",
+        "request_timeout",
+        "unavailable_retry_after",
+        "optimistic_routes",
+    ):
         assert any(needle in body for body in examples), needle
+    policies = "\n".join(body for body in examples if '[policies."gateway->auth"]' in body)
+    for key in input_fields(HopPolicies):
+        assert re.search(rf"^{key} = |\.{key}\]$", policies, re.M), f"no example sets {key}"
     faults = "\n".join(examples)
     for kind in ("latency", "errors", "outage", "crash", "brownout", "hang"):
         assert f'kind = "{kind}"' in faults, kind
@@ -184,10 +260,73 @@ def test_every_section_has_a_validated_example():
         assert f'dist = "{dist}"' in faults, dist
 
 
+def validate_with_variants(text: str) -> simulator.Scenario:
+    """The base scenario of ``text``, after checking it and every variant it declares."""
+    scenarios = loads_scenario_set(text)
+    for name in scenarios.names:
+        assert scenarios.scenario(name).version == 1
+    return scenarios.base
+
+
 @pytest.mark.parametrize("where", list(example_scenarios()))
 def test_example_validates(where: str):
-    scenario = simulator.loads_scenario(example_scenarios()[where])
-    assert scenario.version == 1
+    assert validate_with_variants(example_scenarios()[where]).version == 1
+
+
+@pytest.mark.parametrize("where", list(policy_examples()))
+def test_policy_page_example_validates(where: str):
+    scenario = validate_with_variants(policy_examples()[where])
+    assert scenario.policies, "an example on a policy page should set some policies"
+
+
+def test_policy_pages_have_whole_scenarios_and_snippets():
+    for page in POLICY_PAGES:
+        blocks = toml_blocks(page.read_text(encoding="utf-8")).values()
+        assert any(is_scenario(body) for body in blocks), f"{page.name}: no whole scenario"
+        for body in blocks:
+            if not is_scenario(body):
+                assert re.search(r'^\[policies\."[^"]+"', body, re.M), (page.name, body[:60])
+
+
+def test_policies_index_explains_every_policy_and_links_the_pages():
+    index = POLICIES_INDEX.read_text(encoding="utf-8")
+    missing = [key for key in input_fields(HopPolicies) if f"`{key}`" not in index]
+    assert missing == []
+    for page in POLICY_PAGES[1:]:
+        assert f"](policies/{page.name}" in index, page.name
+    for library in ("opossum", "resilience4j", "Hystrix", "Polly", "Envoy", "gRPC", "AWS SDK",
+                    "http.Agent", "singleflight"):
+        assert library in index.split("## Simulated setting -> real library setting")[1], library
+
+
+def test_every_goal_metric_and_outcome_label_is_documented():
+    missing = [name for name in GOAL_METRICS if f"`{name}`" not in DOC]
+    missing += [outcome.label for outcome in Outcome if f"`{outcome.label}`" not in DOC]
+    assert missing == []
+
+
+def github_anchor(heading: str) -> str:
+    """The anchor GitHub gives a heading: lower case, punctuation dropped, spaces to hyphens."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def anchors(text: str) -> set[str]:
+    """The anchors of a page's headings (headings inside code blocks left out)."""
+    prose = CODE_BLOCK.sub("", text)
+    return {github_anchor(m.group(1)) for m in re.finditer(r"^#{1,6} (.+)$", prose, re.M)}
+
+
+@pytest.mark.parametrize("page", ALL_PAGES, ids=lambda page: str(page.relative_to(DOCS)))
+def test_links_between_the_docs_resolve(page: Path):
+    text = page.read_text(encoding="utf-8")
+    broken = []
+    for target, anchor in re.findall(r"\]\(([\w./-]*\.md)?(?:#([^)]+))?\)", CODE_BLOCK.sub("", text)):
+        linked = (page.parent / target).resolve() if target else page
+        if not linked.is_file():
+            broken.append(f"{target}: no such page")
+        elif anchor and anchor not in anchors(linked.read_text(encoding="utf-8")):
+            broken.append(f"{target}#{anchor}: no such heading")
+    assert broken == []
 
 
 def error_example() -> tuple[str, list[str]]:
