@@ -6,22 +6,42 @@ Load a scenario, run it, look at the result::
     scenario = simulator.load_scenario("scenarios/db-slowdown.toml")
     result = simulator.run(scenario, seed=1)
     result.summary["latency_s"]["success"]["p99"]
+
+Compare a file's variants on common random numbers, or sweep a parameter::
+
+    comparison = simulator.compare("scenarios/compare-retries.toml", replications=10)
+    comparison.interval("retry + full jitter", "goodput")
+    grid = simulator.sweep("scenarios/db-slowdown.toml", {"services.db.connections": [10, 20]})
 """
 
-from simulator.experiment import RunResult, run
+from simulator.experiment import Comparison, RunResult, SweepResult, compare, run, sweep
 from simulator.outcomes import Outcome, Reply
-from simulator.scenario import Scenario, ScenarioError, load_scenario, loads_scenario
+from simulator.scenario import (
+    Scenario,
+    ScenarioError,
+    load_scenario,
+    loads_scenario,
+    parse_scenario,
+)
+from simulator.scenario.variants import ScenarioSet, load_scenario_set
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "Comparison",
     "Outcome",
     "Reply",
     "RunResult",
     "Scenario",
     "ScenarioError",
+    "ScenarioSet",
+    "SweepResult",
     "__version__",
+    "compare",
     "load_scenario",
+    "load_scenario_set",
     "loads_scenario",
+    "parse_scenario",
     "run",
+    "sweep",
 ]

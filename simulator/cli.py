@@ -1,4 +1,4 @@
-"""The ``simulator`` command: run, validate, schema, list.
+"""The ``simulator`` command: run, compare, sweep, validate, schema, list.
 
 Exit codes: 0 success, 2 bad input (a scenario problem, a bad option), 1 an internal error.
 """
@@ -13,7 +13,7 @@ from pathlib import Path
 
 from simulator import __version__
 from simulator.experiment import run
-from simulator.scenario import Scenario, ScenarioError, load_scenario
+from simulator.scenario import Scenario, ScenarioError, loads_scenario
 
 BAD_INPUT = 2
 HERE = Path(__file__).resolve().parent
@@ -37,27 +37,168 @@ def _seed(text: str) -> int:
     return value
 
 
+class BadOption(Exception):
+    """An option that cannot be used; reported as one line, exit code 2."""
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not allowed; must be an integer >= 1"
+        ) from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not allowed; must be an integer >= 1")
+    return value
+
+
+def _param(text: str):
+    from simulator.experiment.sweep import parse_param
+
+    try:
+        return parse_param(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _wrote(written: list[Path]) -> None:
+    print("\nwrote " + ", ".join(str(p) for p in written))
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
-    scenario = load_scenario(args.file)
+    from simulator.scenario.variants import read_scenario_text
+
+    text = read_scenario_text(Path(args.file))
+    if args.variant:
+        from simulator.scenario.variants import loads_scenario_set
+
+        scenario = loads_scenario_set(text, args.file).scenario(args.variant)
+    else:
+        scenario = loads_scenario(text, args.file)
     result = run(scenario, seed=args.seed, progress=False if args.quiet else None)
-    if args.out:
+    written: list[Path] = []
+    if args.report:
+        from simulator.report import write_run_report
+
+        written = write_run_report(result, Path(args.report), source_text=text)
+    elif args.out:
         from simulator.report import write_run
 
         written = write_run(result, Path(args.out), charts=not args.no_charts)
     if args.json:
         sys.stdout.write(result.to_json())
     else:
+        from simulator.analysis.goals import evaluate, goals_text
+        from simulator.experiment.replicate import run_metrics
         from simulator.report import summary_text
 
         print(summary_text(result))
-        if args.out:
-            print("\nwrote " + ", ".join(str(p) for p in written))
+        if scenario.goals:
+            print("\n" + goals_text(evaluate(scenario.goals, run_metrics(result))))
+        if written:
+            _wrote(written)
+    return 0
+
+
+def _executor(args: argparse.Namespace):
+    """The executor options as compare() and sweep() take them."""
+    if args.scheduler and args.workers:
+        raise BadOption("give --workers (local processes) or --scheduler (Dask), not both")
+    return args.workers
+
+
+def _run_experiment(function, args: argparse.Namespace, **kwargs):
+    """Run compare() or sweep() with the executor options, reporting a Dask problem in one line."""
+    try:
+        return function(
+            args.file,
+            executor=_executor(args),
+            scheduler=args.scheduler,
+            progress=not args.quiet,
+            replications=args.replications,
+            seed=args.seed,
+            **kwargs,
+        )
+    except ImportError as error:
+        raise BadOption(str(error)) from None
+    except OSError as error:
+        if args.scheduler:
+            raise BadOption(f"cannot use the Dask scheduler at {args.scheduler}: {error}") from None
+        raise
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from simulator.experiment.compare import compare
+    from simulator.report import comparison_text, write_comparison, write_comparison_report
+
+    comparison = _run_experiment(
+        compare,
+        args,
+        variants=args.variant or None,
+        baseline=args.baseline,
+        include_base=args.include_base,
+        common_random_numbers=not args.independent,
+    )
+    written: list[Path] = []
+    if args.report:
+        written = write_comparison_report(comparison, Path(args.report))
+    elif args.out:
+        written = write_comparison(comparison, Path(args.out), charts=not args.no_charts)
+    if args.json:
+        sys.stdout.write(comparison.to_json())
+    else:
+        print(comparison_text(comparison))
+        if written:
+            _wrote(written)
+    return 0
+
+
+def _check_metric(name: str) -> None:
+    """Refuse a metric name that cannot exist, before anything runs."""
+    from simulator.experiment.compare import METRIC_ALIASES, describe_metric
+
+    known = name in METRIC_ALIASES or name in ("amplification", *METRIC_ALIASES.values())
+    if not known and describe_metric(name)[1] == "number":
+        raise BadOption(
+            f"--metric {name!r} is not a metric; use one of {', '.join(sorted(METRIC_ALIASES))}, "
+            "amplification, or HOP.amplification (e.g. gateway->auth.amplification)"
+        )
+
+
+def _cmd_sweep(args: argparse.Namespace) -> int:
+    from simulator.experiment.compare import resolve_metric
+    from simulator.experiment.sweep import sweep
+    from simulator.report import sweep_text, write_sweep, write_sweep_report
+
+    _check_metric(args.metric)
+    result = _run_experiment(sweep, args, params=args.param, variants=args.variant or None)
+    try:
+        metric = resolve_metric(args.metric, result.metrics)
+    except ValueError as error:
+        raise BadOption(f"--metric: {error}") from None
+    written: list[Path] = []
+    if args.report:
+        written = write_sweep_report(result, Path(args.report), metric)
+    elif args.out:
+        written = write_sweep(result, Path(args.out), metric, charts=not args.no_charts)
+    if args.json:
+        sys.stdout.write(result.to_json())
+    else:
+        print(sweep_text(result, metric))
+        if written:
+            _wrote(written)
+        else:
+            print("\n(add --out DIR for the CSVs and the chart, or --report DIR for report.html)")
     return 0
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    load_scenario(args.file)
-    print(f"{args.file}: ok")
+    from simulator.scenario.variants import load_scenario_set
+
+    variants = load_scenario_set(args.file).variants
+    suffix = f" ({len(variants)} variant(s): {', '.join(variants)})" if variants else ""
+    print(f"{args.file}: ok{suffix}")
     return 0
 
 
@@ -84,12 +225,44 @@ def _cmd_list(_args: argparse.Namespace) -> int:
     return 0
 
 
+def _report_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--report",
+        metavar="DIR",
+        help="write report.html (self-contained: charts, tables, scenario, seeds, versions) "
+        "with the JSON, CSV and PNG files into DIR",
+    )
+
+
+def _experiment_options(p: argparse.ArgumentParser) -> None:
+    """Options shared by compare and sweep: seed, where to run, what to write."""
+    p.add_argument("--seed", type=_seed, default=None, help="first seed (default: the file's)")
+    p.add_argument(
+        "--workers",
+        type=_positive,
+        default=None,
+        metavar="N",
+        help="local worker processes (default: one per core; 1 runs in this process)",
+    )
+    p.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run on a Dask cluster, e.g. tcp://10.0.0.5:8786 (needs the 'dask' extra)",
+    )
+    p.add_argument("--out", metavar="DIR", help="write summary.json, the CSVs and charts here")
+    _report_option(p)
+    p.add_argument("--no-charts", action="store_true", help="with --out: skip the PNG charts")
+    p.add_argument("--json", action="store_true", help="print the results as JSON")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="simulator",
         description="Simulate service-to-service calls (gateway -> auth -> database) with faults, "
         "timeouts and resilience policies, and see what happens.",
-        epilog="Example: simulator run scenarios/db-slowdown.toml --out out/db-slowdown",
+        epilog="Examples: simulator run scenarios/db-slowdown.toml --report out/db-slowdown; "
+        "simulator compare scenarios/compare-retries.toml -r 10 --report out/compare",
     )
     parser.add_argument("--version", action="version", version=f"simulator {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -113,7 +286,92 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--no-charts", action="store_true", help="with --out: skip the PNG charts")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--variant", metavar="NAME", help="run this variant of the file instead of its base"
+    )
+    _report_option(p)
     p.set_defaults(handler=_cmd_run)
+
+    p = sub.add_parser(
+        "compare",
+        help="run every variant with replications and compare them",
+        description="Run each variant of a scenario R times on common random numbers "
+        "(replication i of every variant uses seed + i) and report, per variant, means with "
+        "95%% confidence intervals and paired differences against the baseline. Variants are the "
+        "file's [variants.NAME] tables; a file without any runs its base, named 'base'.",
+        epilog="Example: simulator compare scenarios/compare-retries.toml -r 10 --report out/cmp",
+    )
+    p.add_argument("file", help="scenario TOML file with [variants.NAME] tables")
+    p.add_argument(
+        "-r",
+        "--replications",
+        type=_positive,
+        default=10,
+        metavar="R",
+        help="runs per variant (default 10)",
+    )
+    p.add_argument("--baseline", metavar="NAME", help="variant to compare against (default: first)")
+    p.add_argument(
+        "--variant",
+        action="append",
+        metavar="NAME",
+        help="run only this variant (repeat for more; 'base' is the unmodified scenario)",
+    )
+    p.add_argument("--include-base", action="store_true", help="run the base as variant 'base' too")
+    p.add_argument(
+        "--independent",
+        action="store_true",
+        help="give each variant seeds of its own instead of common random numbers (to see what "
+        "CRN buys: wider intervals of the differences)",
+    )
+    _experiment_options(p)
+    p.set_defaults(handler=_cmd_compare)
+
+    p = sub.add_parser(
+        "sweep",
+        help="run a grid of parameter values with replications",
+        description="Run the scenario at every combination of the --param values, R times each "
+        "(replication i of every point uses seed + i), and report a metric with 95%% intervals. "
+        "KEY is a dotted path into the scenario file; quote a part that contains a dot, as in "
+        "TOML: services.\"db.primary\".connections. Parts with '->' need no quotes. Pick list "
+        "items by index: faults.0.slowdown. Values are read as TOML; bare words such as 5s are "
+        "strings.",
+        epilog="Example: simulator sweep scenarios/db-slowdown.toml "
+        "--param services.db.connections=10,20,40 --param faults.0.slowdown=5,30 --out out/sweep",
+    )
+    p.add_argument("file", help="scenario TOML file")
+    p.add_argument(
+        "--param",
+        action="append",
+        type=_param,
+        required=True,
+        metavar="KEY=V1,V2,...",
+        help="a key and its values, e.g. 'policies.gateway->auth.retry.max_attempts=1,2,3' "
+        "(repeat for a grid)",
+    )
+    p.add_argument(
+        "-r",
+        "--replications",
+        type=_positive,
+        default=5,
+        metavar="R",
+        help="runs per point (default 5)",
+    )
+    p.add_argument(
+        "--metric",
+        default="goodput",
+        help="metric to tabulate and chart: goodput (default), success_ratio, p50, p99, "
+        "error_ratio, wasted_work, recovery, amplification or HOP.amplification",
+    )
+    p.add_argument(
+        "--variant",
+        action="append",
+        metavar="NAME",
+        help="cross the grid with this variant (repeat; 'all' for every declared variant; "
+        "default: the base alone)",
+    )
+    _experiment_options(p)
+    p.set_defaults(handler=_cmd_sweep)
 
     p = sub.add_parser(
         "validate",
@@ -146,6 +404,9 @@ def main(argv: list[str] | None = None) -> int:
     except ScenarioError as error:
         for problem in error.problems:
             print(f"error: {problem}", file=sys.stderr)
+        return BAD_INPUT
+    except BadOption as error:
+        print(f"error: {error}", file=sys.stderr)
         return BAD_INPUT
     except OSError as error:
         print(f"error: {error.filename or ''}: {error.strerror}", file=sys.stderr)

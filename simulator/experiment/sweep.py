@@ -61,8 +61,8 @@ class Param:
 
     @property
     def label(self) -> str:
-        """A short name for axes: the key without the leading table names that say little."""
-        return ".".join(self.parts[-2:]) if len(self.parts) > 1 else self.key
+        """A short name for titles: the key, or its last two parts when it is long."""
+        return self.key if len(self.key) <= 32 else ".".join(self.parts[-2:])
 
     def numeric(self) -> list[float] | None:
         """The values as numbers (durations in seconds), or None if any is not one."""

@@ -78,10 +78,15 @@ class Call:
             self.abandoned = True
             done.succeed(reply)
             if self.cancel:
-                self.cancelled = True
-                instance = self.working_at
-                if instance is not None and self.process in instance.working:
-                    self.process.interrupt("cancel")  # type: ignore[union-attr]
+                self.drop()
+
+    def drop(self) -> None:
+        """Tell the callee to drop this call's work: queued work is skipped, running work stops."""
+        self.abandoned = True
+        self.cancelled = True
+        instance = self.working_at
+        if instance is not None and self.process in instance.working:
+            self.process.interrupt("cancel")  # type: ignore[union-attr]
 
     @property
     def orphaned(self) -> bool:
@@ -170,15 +175,25 @@ class CallPath:
 
     def attempt(self, req: Request, node: CallNode, parent: Call, timeout: float | None,
                 timeout_reply: Reply = TIMEOUT, deadline: float | None = None,
-                cancel: bool = False, pool: ConnectionPool | None = None):
-        """One attempt, raced against ``timeout`` (None: wait as long as it takes)."""
-        if timeout is None and deadline is None and pool is None:
+                cancel: bool = False, pool: ConnectionPool | None = None,
+                calls: list[Call] | None = None):
+        """One attempt, raced against ``timeout`` (None: wait as long as it takes).
+
+        ``calls``, if given, receives the attempt's :class:`Call`, so that the caller can cancel
+        it later (hedging cancels the losers).
+        """
+        if timeout is None and deadline is None and pool is None and calls is None:
             return (yield from self._exchange(req, node, parent))
-        if timeout is None:
-            child = parent if deadline is None else Call(parent, None, deadline)
-            return (yield from self._exchange(req, node, child, pool))
         env = self.env
+        if timeout is None:
+            child = Call(parent, None, deadline, cancel)
+            child.process = env.active_process
+            if calls is not None:
+                calls.append(child)
+            return (yield from self._exchange(req, node, child, pool))
         child = Call(parent, env.event(), deadline, cancel)
+        if calls is not None:
+            calls.append(child)
         process = env.process(self._detached(req, node, child, pool))
         if cancel:
             child.process = process

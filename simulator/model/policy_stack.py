@@ -199,7 +199,7 @@ class PolicyStack:
         return reply
 
     def _send(self, req: Request, node: CallNode, parent: Call, deadline: float | None,
-              cancel: bool | None = None):
+              cancel: bool | None = None, calls: list[Call] | None = None):
         """The attempt itself: per-attempt timeout (the sooner of the hop's, the breaker's and
         the deadline's), connection pool, the network and the callee."""
         now = self.env.now
@@ -218,6 +218,7 @@ class PolicyStack:
             deadline=told,
             cancel=self.cancel if cancel is None else cancel,
             pool=self.pool,
+            calls=calls,
         )
         return reply
 
@@ -250,6 +251,7 @@ class PolicyStack:
         plan = HedgePlan(config, env.now)
         answer = env.event()
         wake = [env.event()]
+        attempts: list[Call] = []  # every copy sent, so that the losers can be cancelled
 
         def launch(attempt_number: int) -> None:
             self.edge.attempt(env.now)
@@ -258,11 +260,18 @@ class PolicyStack:
             env.process(run_one())
 
         def run_one():
+            mine = len(attempts)
             reply = yield from self._send(req, node, parent, deadline,
-                                          cancel=self.cancel or plan.cancel_losers)
+                                          cancel=self.cancel or plan.cancel_losers, calls=attempts)
             verdict = plan.record(env.now, reply)
             if verdict is HedgeVerdict.ACCEPT and not answer.triggered:
                 answer.succeed(reply)
+                for i, call in enumerate(attempts):
+                    if i != mine:
+                        if plan.cancel_losers:
+                            call.drop()  # the loser's work stops (and what it did is wasted)
+                        else:
+                            call.abandoned = True  # nobody waits for it: its work is wasted
             elif verdict is HedgeVerdict.HEDGE_NOW and not wake[0].triggered:
                 wake[0].succeed()
 

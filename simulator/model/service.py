@@ -170,7 +170,7 @@ class ServiceRuntime:
         """What this service answers when a downstream call failed: an upstream HTTP error is
         passed through; no response at all (timeout, refused, reset, rejected) becomes 503, with
         this service's Retry-After if it has one (the reference gateway's ``retryAfter: 30``)."""
-        return http_reply(reply.status) if reply.status else self.unavailable
+        return reply if reply.status else self.unavailable
 
     def pick(self) -> Instance:
         """The instance a new call goes to (it may be down: the caller is then refused)."""

@@ -49,7 +49,10 @@ class Simulation:
             kind, caller, callee = parse_target(fault.target)
             if kind == "hop":
                 self.hops.setdefault(f"{caller}->{callee}", ActiveFaults())
-        cancellation = any(p.on_timeout == "cancel" for p in scenario.policies.values())
+        cancellation = any(
+            p.on_timeout == "cancel" or (p.hedging is not None and p.hedging.cancel_losers)
+            for p in scenario.policies.values()
+        )
         self.path = CallPath(env, self.plan, cancellation)
         self.stacks: dict[str, list[PolicyStack]] = {}
         self.wheels: dict[float, TimerWheel] = {}

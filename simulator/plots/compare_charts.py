@@ -60,44 +60,44 @@ def _point(keys: list[str], values: dict[str, object]) -> dict[str, object]:
     return {k: values[k] for k in keys}
 
 
+def _whiskers(mean: float, low: float | None, high: float | None, factor: float) -> np.ndarray:
+    """Error-bar lengths below and above the mean; the lower end is clipped at 0, since every
+    metric charted here is non-negative (the CSV keeps the exact interval)."""
+    if low is None or high is None:
+        return np.zeros((2, 1))
+    below = (mean - max(low, 0.0)) * factor
+    return np.array([[max(below, 0.0)], [(high - mean) * factor]])
+
+
 def _bars(ax: Axes, comparison: Comparison, metric: str) -> None:
-    """One panel: a bar per variant with its interval as a whiskers."""
+    """One panel: a bar per variant with its interval as whiskers."""
     intervals = [comparison.interval(v, metric) for v in comparison.variants]
-    factor, unit = display_unit(metric, [i.mean for i in intervals if i.mean is not None])
-    x = np.arange(len(intervals))
+    factor, unit = display_unit(
+        metric, [x for i in intervals for x in (i.mean, i.high) if x is not None]
+    )
+    labels = []
     for k, found in enumerate(intervals):
-        colour = variant_style(k)["color"]
-        if found.mean is None:
-            ax.text(k, 0, "no value", ha="center", va="bottom", fontsize=7, rotation=90)
-            continue
-        error = None if found.half_width is None else [[found.half_width * factor]] * 2
-        ax.bar(k, found.mean * factor, color=colour, alpha=0.85, width=0.7)
-        if error is not None:
-            ax.errorbar(
-                k,
-                found.mean * factor,
-                yerr=np.array(error).reshape(2, 1),
-                color=PALETTE["black"],
-                capsize=4,
-                lw=1.2,
-            )
+        name = _wrap(found.variant)
         if found.missing:
-            ax.annotate(
-                f"{found.missing} of {found.missing + found.n}\ndid not recover"
-                if metric == "recovery_s"
-                else f"{found.missing} without value",
-                xy=(k, found.mean * factor),
-                xytext=(0, 12),
-                textcoords="offset points",
-                ha="center",
-                fontsize=7,
-                color="#444444",
-            )
-    label, _ = describe_metric(metric)
-    ax.set_title(label)
+            what = "did not recover" if metric == "recovery_s" else "no value"
+            name += "\n" + _wrap(f"({found.missing} of {found.missing + found.n} {what})")
+        labels.append(name)
+        if found.mean is None:
+            continue
+        ax.bar(k, found.mean * factor, color=variant_style(k)["color"], alpha=0.85, width=0.7)
+        ax.errorbar(
+            k,
+            found.mean * factor,
+            yerr=_whiskers(found.mean, found.low, found.high, factor),
+            color=PALETTE["black"],
+            capsize=4,
+            lw=1.2,
+        )
+    ax.set_title(describe_metric(metric)[0])
     ax.set_ylabel(unit)
-    ax.set_xticks(x, [_wrap(v) for v in comparison.variants], fontsize=8)
-    ax.margins(y=0.15)
+    ax.set_xticks(np.arange(len(intervals)), labels, fontsize=8)
+    ax.set_ylim(bottom=0)
+    ax.margins(y=0.1)
 
 
 def metric_bars(comparison: Comparison, metrics: Sequence[str] = HEADLINE) -> Figure:

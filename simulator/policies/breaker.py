@@ -23,7 +23,7 @@ from typing import Any, Literal, TypeAlias
 from pydantic import Field, model_validator
 
 from simulator.outcomes import Outcome
-from simulator.units import ConfigModel, Duration
+from simulator.units import ConfigModel, Duration, OptionalDuration
 
 BreakerState: TypeAlias = Literal["closed", "open", "half_open"]
 BreakerPreset: TypeAlias = Literal[
@@ -203,7 +203,7 @@ class BreakerConfig(ConfigModel):
         description="'first_result': the first result recorded while half-open closes or reopens "
         "the breaker; 'rate': once `half_open_probes` results are in, the trip rule decides.",
     )
-    slow_call_duration: Duration | None = Field(
+    slow_call_duration: OptionalDuration = Field(
         default=None,
         description="Rate windows: a call longer than this is slow (resilience4j "
         "slowCallDurationThreshold); none means slow calls are not tracked.",
@@ -219,7 +219,7 @@ class BreakerConfig(ConfigModel):
         default=frozenset(),
         description="Outcome labels not recorded at all (resilience4j ignoreExceptions).",
     )
-    timeout: Duration | None = Field(
+    timeout: OptionalDuration = Field(
         default=5.0,
         description="The breaker's own call timeout (opossum `timeout`) for a caller to apply; "
         "none when the library has no timeout of its own.",

@@ -30,7 +30,7 @@ from pydantic import Field
 
 from simulator.outcomes import Outcome, Reply
 from simulator.policies.fallback import OutcomeLabels, PresetConfig, outcome_set
-from simulator.units import Duration
+from simulator.units import Duration, OptionalDuration
 
 DedupMode = Literal["singleflight", "hold", "coalesce"]
 
@@ -68,7 +68,7 @@ class DedupConfig(PresetConfig):
     hold: Duration = Field(
         1.0, le=3600, description="mode 'hold': how long a completed result (or error) is shared"
     )
-    ttl: Duration | None = Field(
+    ttl: OptionalDuration = Field(
         10.0,
         gt=0,
         le=3600,

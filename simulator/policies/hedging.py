@@ -27,7 +27,7 @@ from pydantic import Field
 
 from simulator.outcomes import Reply
 from simulator.policies.fallback import OutcomeLabels, PresetConfig, outcome_set
-from simulator.units import Duration
+from simulator.units import Duration, OptionalDuration
 
 GRPC_MAX_HEDGES = 4  # gRPC treats maxAttempts above 5 as 5
 # Polly's HTTP hedging handler (Microsoft.Extensions.Http.Resilience) handles transient
@@ -75,7 +75,7 @@ class HedgingConfig(PresetConfig):
         "'envoy' (hedge_on_per_try_timeout, num_retries 1, first attempt not cancelled; set "
         "delay = per_try_timeout)",
     )
-    delay: Duration | None = Field(
+    delay: OptionalDuration = Field(
         2.0,
         le=3600,
         description="wait after a launch before the next hedge (Polly Delay, gRPC hedgingDelay, "

@@ -24,7 +24,7 @@ from simulator.policies.backoff import (
     Uniform,
     fill_preset,
 )
-from simulator.units import ConfigModel, Duration
+from simulator.units import ConfigModel, Duration, OptionalDuration
 
 DEFAULT_RETRY_ON: tuple[str, ...] = (
     "timeout",
@@ -101,7 +101,7 @@ class RetryConfig(ConfigModel):
     honour_retry_after: bool = Field(
         True, description="Wait the server's Retry-After (or pushback) instead of the backoff."
     )
-    retry_after_cap: Duration | None = Field(
+    retry_after_cap: OptionalDuration = Field(
         60.0, description="Longest Retry-After honoured; longer values are clamped to it."
     )
 

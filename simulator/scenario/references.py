@@ -115,6 +115,14 @@ def check_references(scenario: Scenario) -> list[str]:
                 "'caller->callee' with known services (the workload's caller is 'client')"
             )
 
+    for name, service in services.items():
+        for i, route in enumerate(service.optimistic_routes):
+            if route not in routes[name]:
+                problems.append(
+                    f"services.{format_path([name])}.optimistic_routes.{i}: route {route!r} does not "
+                    f"exist on {name!r}; {_known(routes[name], 'routes of ' + name)}"
+                )
+
     hops_called = {f"{caller}->{step.call}" for _, caller, _, step in _calls_by_route(scenario)}
     if workload.target in services:
         hops_called.add(f"{CLIENT}->{workload.target}")

@@ -223,3 +223,13 @@ def test_retry_budget_caps_retries():
 def test_policy_on_a_hop_nobody_calls_is_an_error():
     with pytest.raises(simulator.ScenarioError, match="not a hop any route calls"):
         simulator.loads_scenario(chain_text() + policies("db->auth", 'timeout = "1s"'))
+
+
+def test_hedging_losers_are_cancelled_or_left_running():
+    tail = chain_text(duration="20s", rate=50).replace(
+        'work = { dist = "exponential", mean = "3ms" }', 'work = { dist = "lognormal", median = "5ms", p99 = "200ms" }')
+    cancel = run(tail + policies("gateway->auth", 'hedging = { delay = "30ms", max_hedges = 1, cancel_losers = true }'))
+    keep = run(tail + policies("gateway->auth", 'hedging = { delay = "30ms", max_hedges = 1, cancel_losers = false }'))
+    assert keep["services"]["auth"]["wasted_work_s"] > 0  # losers finish, for nobody
+    assert cancel["services"]["auth"]["work_s"] < keep["services"]["auth"]["work_s"]
+    assert cancel["services"]["auth"]["answered"]["connection_reset"] > 10  # stopped losers

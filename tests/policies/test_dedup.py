@@ -4,9 +4,6 @@ outcome selectors and fallback replies of simulator.policies.fallback that it bu
 from __future__ import annotations
 
 import math
-import re
-import tomllib
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -22,11 +19,8 @@ from simulator.outcomes import (
     Reply,
     http_reply,
 )
-from simulator.policies.deadline import DeadlineConfig
 from simulator.policies.dedup import DedupAction, DedupConfig, Deduplicator
 from simulator.policies.fallback import FallbackConfig, fallback_reply, outcome_set
-from simulator.policies.hedging import HedgingConfig
-from simulator.policies.pool import PoolConfig
 
 LEAD, JOIN, CACHED = DedupAction.LEAD, DedupAction.JOIN, DedupAction.CACHED
 ERROR_500 = http_reply(500)
@@ -346,19 +340,3 @@ def test_bad_fallback_configs_are_refused(config: dict, message: str) -> None:
 
 
 # --- the documentation's examples -------------------------------------------------------------
-
-
-def test_every_toml_example_in_the_policy_doc_is_a_valid_config() -> None:
-    models = {
-        "dedup": DedupConfig,
-        "pool": PoolConfig,
-        "hedging": HedgingConfig,
-        "deadline": DeadlineConfig,
-        "fallback": FallbackConfig,
-    }
-    doc = Path(__file__).parents[2] / "docs" / "policies" / "sharing-and-pools.md"
-    blocks = re.findall(r"```toml\n(.*?)```", doc.read_text(encoding="utf-8"), re.S)
-    assert len(blocks) >= len(models)
-    for block in blocks:
-        ((section, keys),) = tomllib.loads(block).items()
-        models[section](**keys)

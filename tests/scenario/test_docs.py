@@ -50,6 +50,18 @@ operations = { write = "5ms" }
 CODE_BLOCK = re.compile(r"^```(\w*)\n(.*?)^```", re.MULTILINE | re.DOTALL)
 FIELDS_MARKER = re.compile(r"^<!-- fields: ([\w ]+) -->\n((?:\|.*\n)+)", re.MULTILINE)
 KEY_ROW = re.compile(r"^\| `([^`]+)` \|")
+LINK = re.compile(r"\]\(([\w./-]*\.md)?(?:#([^)]+))?\)")  # ](page.md#anchor), ](#anchor)
+REAL_LIBRARIES = (
+    "opossum",
+    "resilience4j",
+    "Hystrix",
+    "Polly",
+    "Envoy",
+    "gRPC",
+    "AWS SDK",
+    "http.Agent",
+    "singleflight",
+)
 
 
 def models_in(annotation: Any) -> list[type[BaseModel]]:
@@ -106,7 +118,7 @@ def example_scenarios() -> dict[str, str]:
 
 
 def policy_examples() -> dict[str, str]:
-    """Every ```toml block of the policy pages as a whole scenario: snippets go into SNIPPET_BASE."""
+    """Every ```toml block of the policy pages as a whole scenario (snippets in SNIPPET_BASE)."""
     return {
         f"{page.relative_to(DOCS)}:{where}": body if is_scenario(body) else SNIPPET_BASE + body
         for page in POLICY_PAGES
@@ -294,9 +306,9 @@ def test_policies_index_explains_every_policy_and_links_the_pages():
     assert missing == []
     for page in POLICY_PAGES[1:]:
         assert f"](policies/{page.name}" in index, page.name
-    for library in ("opossum", "resilience4j", "Hystrix", "Polly", "Envoy", "gRPC", "AWS SDK",
-                    "http.Agent", "singleflight"):
-        assert library in index.split("## Simulated setting -> real library setting")[1], library
+    mapping = index.split("## Simulated setting -> real library setting")[1]
+    for library in REAL_LIBRARIES:
+        assert library in mapping, library
 
 
 def test_every_goal_metric_and_outcome_label_is_documented():
@@ -320,7 +332,7 @@ def anchors(text: str) -> set[str]:
 def test_links_between_the_docs_resolve(page: Path):
     text = page.read_text(encoding="utf-8")
     broken = []
-    for target, anchor in re.findall(r"\]\(([\w./-]*\.md)?(?:#([^)]+))?\)", CODE_BLOCK.sub("", text)):
+    for target, anchor in LINK.findall(CODE_BLOCK.sub("", text)):
         linked = (page.parent / target).resolve() if target else page
         if not linked.is_file():
             broken.append(f"{target}: no such page")

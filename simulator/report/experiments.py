@@ -1,0 +1,243 @@
+"""Comparisons and sweeps for people and files: terminal tables, CSV, JSON and PNG charts."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from simulator.analysis.goals import goals_text
+from simulator.experiment.compare import HEADLINE, Comparison, describe_metric, format_value
+from simulator.experiment.sweep import SweepResult
+
+PNG_DPI = 110
+
+
+def figure_png(figure: Figure) -> bytes:
+    """A figure as PNG bytes."""
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=PNG_DPI)
+    return buffer.getvalue()
+
+
+def write_rows(path: Path, rows: Sequence[dict[str, Any]]) -> None:
+    """Rows of dicts as CSV: columns in first-seen order, empty cells for missing values."""
+    columns: dict[str, None] = {}
+    for row in rows:
+        columns.update(dict.fromkeys(row))
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(columns)
+        for row in rows:
+            writer.writerow(_cell(row.get(c)) for c in columns)
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool | np.bool_):
+        return str(bool(value)).lower()
+    if isinstance(value, float | np.floating):
+        return f"{value:.9g}" if np.isfinite(value) else ""
+    return str(value)
+
+
+def text_table(headers: Sequence[str], rows: Sequence[Sequence[str]], left: int = 1) -> list[str]:
+    """Aligned plain-text table lines: the first ``left`` columns flush left, the rest right."""
+    widths = [max([len(h), *(len(r[i]) for r in rows)]) for i, h in enumerate(headers)]
+
+    def line(cells: Sequence[str]) -> str:
+        return "  ".join(
+            c.ljust(w) if i < left else c.rjust(w)
+            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+        ).rstrip()
+
+    return [line(headers), "  ".join("-" * w for w in widths), *(line(r) for r in rows)]
+
+
+def interval_text(metric: str, low: float | None, high: float | None, signed: bool = False) -> str:
+    """``[low, high]`` in the metric's unit, or ``-`` without an interval."""
+    if low is None or high is None:
+        return "-"
+    return f"[{format_value(metric, low, signed)}, {format_value(metric, high, signed)}]"
+
+
+def comparison_metrics(comparison: Comparison) -> list[str]:
+    """The metrics shown in tables: the headline ones, then attempts per request at each hop."""
+    shown = [m for m in HEADLINE if m in comparison.metrics]
+    return shown + [f"{hop}.amplification" for hop in comparison.hops]
+
+
+def comparison_rows(comparison: Comparison) -> list[list[str]]:
+    """Rows of metric, variant, mean, interval, difference vs baseline and its interval."""
+    rows = []
+    for metric in comparison_metrics(comparison):
+        label = describe_metric(metric)[0]
+        for variant in comparison.variants:
+            found = comparison.interval(variant, metric)
+            mean = format_value(metric, found.mean)
+            if found.missing:
+                mean += f" ({found.missing} without)"
+            difference = comparison.difference(variant, metric)
+            if difference is None:
+                diff, diff_ci = "baseline", ""
+            else:
+                diff = format_value(metric, difference.mean, signed=True)
+                diff_ci = interval_text(metric, difference.low, difference.high, signed=True)
+                if difference.significant:
+                    diff_ci += " *"
+            rows.append(
+                [label, variant, mean, interval_text(metric, found.low, found.high), diff, diff_ci]
+            )
+            label = ""
+    return rows
+
+
+def comparison_text(comparison: Comparison) -> str:
+    """The comparison as terminal tables: means with intervals, paired differences, goals."""
+    level = f"{comparison.confidence:.0%}"
+    crn = "common random numbers" if comparison.common_random_numbers else "independent seeds"
+    seeds = [r.seed for r in comparison.runs_of(comparison.baseline)]
+    lines = [
+        f"{comparison.name}: {len(comparison.variants)} variant(s) x "
+        f"{comparison.replications} replication(s), seeds {seeds[0]}..{seeds[-1]} ({crn})",
+        f"baseline: {comparison.baseline}   (* = the {level} interval of the difference "
+        "excludes 0)",
+        "",
+    ]
+    lines += text_table(
+        ["metric", "variant", "mean", f"{level} CI", "vs baseline", f"{level} CI of difference"],
+        comparison_rows(comparison),
+        left=2,
+    )
+    goals = goals_text(list(comparison.goals))
+    if goals:
+        lines += ["", goals]
+    return "\n".join(lines)
+
+
+def sweep_rows(result: SweepResult, metric: str) -> list[list[str]]:
+    """Rows of variant, parameter values, mean, interval and n for one metric."""
+    rows = []
+    for found in result.intervals:
+        if found.metric != metric:
+            continue
+        rows.append(
+            [
+                found.variant,
+                *(str(found.point[k]) for k in result.keys),
+                format_value(metric, found.mean),
+                interval_text(metric, found.low, found.high),
+                str(found.n) + (f" (+{found.missing} without)" if found.missing else ""),
+            ]
+        )
+    return rows
+
+
+def sweep_text(result: SweepResult, metric: str) -> str:
+    """One metric over the grid as a terminal table."""
+    label = describe_metric(metric)[0]
+    head = (
+        f"{result.name}: {label} over {len(result.points)} point(s) x "
+        f"{len(result.variants)} variant(s) x {result.replications} replication(s)"
+    )
+    table = text_table(
+        ["variant", *result.keys, "mean", f"{result.confidence:.0%} CI", "n"],
+        sweep_rows(result, metric),
+    )
+    return "\n".join([head, "", *table])
+
+
+Chart = tuple[str, Callable[[], Figure]]
+"""A chart's caption and the function that draws it."""
+
+
+def comparison_charts(comparison: Comparison) -> dict[str, Chart]:
+    """File name -> (caption, chart) for a comparison, timelines of replication 0 included."""
+    from simulator.plots import compare_charts
+    from simulator.plots.run_charts import timeline
+
+    level = f"{comparison.confidence:.0%}"
+    charts: dict[str, Chart] = {
+        "comparison.png": (
+            f"Headline metrics per variant: mean over replications, whiskers = {level} interval",
+            lambda: compare_charts.metric_bars(comparison),
+        )
+    }
+    if len(comparison.variants) > 1:
+        charts["differences.png"] = (
+            f"Paired differences against {comparison.baseline!r} (same seeds), {level} intervals",
+            lambda: compare_charts.difference_chart(comparison),
+        )
+    charts["latency_cdf.png"] = (
+        "Latency CDF per variant (replications pooled) and its tail",
+        lambda: compare_charts.latency_cdf(comparison),
+    )
+    charts["amplification.png"] = (
+        "Attempts per client request at each hop",
+        lambda: compare_charts.amplification_chart(comparison),
+    )
+    for index, variant in enumerate(comparison.variants):
+        example = comparison.example(variant)
+        if example is not None:
+            charts[f"timeline-{index + 1}.png"] = (
+                f"Timeline of {variant!r}, replication 0 (seed {example.seed})",
+                lambda example=example: timeline(example),
+            )
+    return charts
+
+
+def write_comparison(comparison: Comparison, out: Path, charts: bool = True) -> list[Path]:
+    """Write summary.json, replications.csv (tidy), intervals.csv, differences.csv, goals.csv and
+    (by default) the PNG charts into ``out``."""
+    out.mkdir(parents=True, exist_ok=True)
+    written = [out / "summary.json"]
+    written[0].write_text(comparison.to_json())
+    tables = {
+        "replications.csv": comparison.rows(),
+        "intervals.csv": [i.row() for i in comparison.intervals],
+        "differences.csv": [d.row() for d in comparison.differences],
+        "goals.csv": [g.to_dict() for g in comparison.goals],
+    }
+    for name, rows in tables.items():
+        if rows:
+            write_rows(out / name, rows)
+            written.append(out / name)
+    if charts:
+        for name, (_caption, chart) in comparison_charts(comparison).items():
+            (out / name).write_bytes(figure_png(chart()))
+            written.append(out / name)
+    return written
+
+
+def write_sweep(result: SweepResult, out: Path, metric: str, charts: bool = True) -> list[Path]:
+    """Write summary.json, sweep.csv (tidy: one row per point and replication), sweep-summary.csv
+    (intervals) and (by default) sweep.png, the metric against the first parameter."""
+    from simulator.plots.compare_charts import sweep_chart
+
+    out.mkdir(parents=True, exist_ok=True)
+    written = [out / "summary.json", out / "sweep.csv", out / "sweep-summary.csv"]
+    written[0].write_text(result.to_json())
+    write_rows(written[1], result.rows())
+    write_rows(written[2], result.summary_rows())
+    if charts:
+        for index, param in enumerate(result.keys):
+            name = "sweep.png" if index == 0 else f"sweep-{index + 1}.png"
+            (out / name).write_bytes(figure_png(sweep_chart(result, metric, param)))
+            written.append(out / name)
+    return written
+
+
+__all__ = [
+    "comparison_text",
+    "figure_png",
+    "sweep_text",
+    "write_comparison",
+    "write_rows",
+    "write_sweep",
+]

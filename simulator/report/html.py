@@ -1,0 +1,404 @@
+"""The self-contained HTML report: one file, readable offline, that a person can open, print or
+project. Charts are embedded as base64 PNG; the summary tables, the goals, the scenario file, the
+seeds and the versions of everything that produced the numbers are on the page. It is written
+next to the JSON, CSV and PNG files it summarises."""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import platform
+from collections.abc import Sequence
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from simulator.analysis.goals import GoalResult, evaluate, format_metric
+from simulator.experiment.compare import Comparison, describe_metric, format_value
+from simulator.experiment.replicate import run_metrics
+from simulator.experiment.result import RunResult
+from simulator.experiment.run import VERSION
+from simulator.experiment.sweep import SweepResult
+from simulator.report.experiments import (
+    comparison_charts,
+    comparison_rows,
+    interval_text,
+    sweep_rows,
+    write_comparison,
+    write_sweep,
+)
+
+REPORT_NAME = "report.html"
+
+_CSS = """
+body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 2rem auto;
+       max-width: 1150px; padding: 0 1rem; color: #1a1a1a; line-height: 1.45; }
+h1 { font-size: 1.6rem; margin-bottom: 0.2rem; }
+h2 { font-size: 1.2rem; margin-top: 2rem; border-bottom: 1px solid #ddd; padding-bottom: 0.2rem; }
+.lead { color: #444; margin-top: 0; }
+table { border-collapse: collapse; margin: 0.6rem 0 1rem; font-size: 0.88rem; }
+th, td { padding: 0.25rem 0.6rem; border-bottom: 1px solid #e4e4e4; text-align: right; }
+th { background: #f4f4f4; }
+th.text, td.text { text-align: left; }
+td.met { color: #00734d; font-weight: 600; }
+td.missed { color: #b34700; font-weight: 600; }
+figure { margin: 1rem 0; }
+figure img { max-width: 100%; border: 1px solid #eee; }
+figcaption { font-size: 0.85rem; color: #555; }
+pre { background: #f7f7f7; padding: 0.8rem; overflow-x: auto; font-size: 0.8rem;
+      border: 1px solid #e4e4e4; }
+dl { display: grid; grid-template-columns: max-content auto; gap: 0.15rem 1rem; }
+dt { font-weight: 600; }
+dd { margin: 0; }
+"""
+
+
+def versions() -> dict[str, str]:
+    """Versions of the simulator, Python and the libraries that shape its numbers and charts."""
+    found = {"simulator": VERSION, "python": platform.python_version()}
+    for package in ("numpy", "simpy", "pydantic", "matplotlib"):
+        try:
+            found[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:  # pragma: no cover - always installed
+            found[package] = "not installed"
+    found["platform"] = platform.platform()
+    return found
+
+
+class Page:
+    """An HTML page built from blocks; every piece of text is escaped."""
+
+    def __init__(self, title: str, lead: str = "") -> None:
+        self.title = title
+        self.blocks: list[str] = [f"<h1>{html.escape(title)}</h1>"]
+        if lead:
+            self.blocks.append(f'<p class="lead">{html.escape(lead)}</p>')
+
+    def heading(self, text: str) -> None:
+        self.blocks.append(f"<h2>{html.escape(text)}</h2>")
+
+    def paragraph(self, text: str) -> None:
+        self.blocks.append(f"<p>{html.escape(text)}</p>")
+
+    def facts(self, items: dict[str, Any]) -> None:
+        """A definition list of label: value."""
+        rows = "".join(
+            f"<dt>{html.escape(str(k))}</dt><dd>{html.escape(str(v))}</dd>"
+            for k, v in items.items()
+        )
+        self.blocks.append(f"<dl>{rows}</dl>")
+
+    def table(self, headers: Sequence[str], rows: Sequence[Sequence[Any]], left: int = 1) -> None:
+        """A table, its first ``left`` columns flush left (names), the rest right (numbers); a
+        cell given as ("text", "css class") gets that class."""
+        head = "".join(
+            f'<th class="text">{html.escape(str(h))}</th>'
+            if i < left
+            else f"<th>{html.escape(str(h))}</th>"
+            for i, h in enumerate(headers)
+        )
+        body = []
+        for row in rows:
+            cells = []
+            for i, cell in enumerate(row):
+                text, css = cell if isinstance(cell, tuple) else (cell, "")
+                css = css or ("text" if i < left else "")
+                attribute = f' class="{css}"' if css else ""
+                cells.append(f"<td{attribute}>{html.escape(str(text))}</td>")
+            body.append("<tr>" + "".join(cells) + "</tr>")
+        self.blocks.append(f"<table><tr>{head}</tr>{''.join(body)}</table>")
+
+    def image(self, png: bytes, caption: str) -> None:
+        """A PNG embedded as base64, so the page needs no other file."""
+        data = base64.b64encode(png).decode("ascii")
+        self.blocks.append(
+            f'<figure><img src="data:image/png;base64,{data}" alt="{html.escape(caption)}">'
+            f"<figcaption>{html.escape(caption)}</figcaption></figure>"
+        )
+
+    def code(self, text: str) -> None:
+        self.blocks.append(f"<pre>{html.escape(text)}</pre>")
+
+    def render(self) -> str:
+        return (
+            '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+            f"<title>{html.escape(self.title)}</title>\n<style>{_CSS}</style>\n</head>\n"
+            "<body>\n" + "\n".join(self.blocks) + "\n</body>\n</html>\n"
+        )
+
+
+def _goal_rows(goals: Sequence[GoalResult], per_variant: bool) -> list[list[Any]]:
+    rows = []
+    for goal in goals:
+        measured = "-" if goal.measured is None else format_metric(goal.metric, goal.measured)
+        row: list[Any] = [goal.variant or ""] if per_variant else []
+        row += [
+            goal.goal,
+            measured,
+            ("met", "met") if goal.met else ("MISSED", "missed"),
+        ]
+        if per_variant:
+            share = "-" if goal.share_met is None else f"{goal.share_met:.0%}"
+            row.append(share)
+        row.append((goal.note, "text"))
+        rows.append(row)
+    return rows
+
+
+def _goals_section(page: Page, goals: Sequence[GoalResult], per_variant: bool) -> None:
+    page.heading("Goals")
+    if not goals:
+        page.paragraph('The scenario sets no goals (add e.g. goals = ["p99 <= 200ms"]).')
+        return
+    headers = ["variant"] if per_variant else []
+    headers += ["goal", "measured (mean)" if per_variant else "measured", "verdict"]
+    if per_variant:
+        headers.append("replications that met it")
+    headers.append("note")
+    page.table(headers, _goal_rows(goals, per_variant), left=2 if per_variant else 1)
+
+
+def _scenario_section(page: Page, text: str | None, fallback: dict[str, Any]) -> None:
+    page.heading("Scenario file")
+    if text is None:
+        page.paragraph("Built in Python; its settings as data:")
+        page.code(json.dumps(fallback, indent=2, sort_keys=True))
+    else:
+        page.code(text)
+
+
+def _footer(page: Page, files: Sequence[Path]) -> None:
+    page.heading("Files and versions")
+    page.paragraph("Written beside this report: " + ", ".join(p.name for p in files) + ".")
+    page.facts(versions())
+
+
+def _read_pngs(paths: Sequence[Path]) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in paths if p.suffix == ".png"}
+
+
+def _run_tables(page: Page, result: RunResult) -> None:
+    """The summary of one run as tables: requests, latency, services, hops, faults."""
+    s = result.summary
+    requests = s["requests"]
+    completed = max(1, requests["completed"])
+    page.heading("Requests by outcome")
+    page.table(
+        ["outcome", "requests", "share"],
+        [
+            [label.replace("_", " "), n, f"{100 * n / completed:.2f} %"]
+            for label, n in requests["outcomes"].items()
+            if n
+        ],
+    )
+    page.heading("End-to-end latency")
+    statistics = ("p50", "p90", "p99", "p999", "mean", "max")
+    page.table(
+        ["requests", *statistics],
+        [
+            [which, *(format_value("latency_p50_s", s["latency_s"][which][q]) for q in statistics)]
+            for which in ("success", "all")
+        ],
+    )
+    page.heading("Services")
+    page.table(
+        ["service", "arrivals", "utilization", "mean queue", "mean wait", "wasted work"],
+        [
+            [
+                name,
+                svc["arrivals"],
+                f"{100 * (svc['utilization'] or 0):.1f} %",
+                f"{svc['mean_queue_length'] or 0:.2f}",
+                format_value("latency_mean_s", svc["mean_wait_s"]),
+                f"{svc['wasted_work_s'] or 0:.2f} s",
+            ]
+            for name, svc in s["services"].items()
+        ],
+    )
+    page.heading("Hops")
+    offered = max(1, requests["offered"])
+    page.table(
+        ["hop", "calls", "attempts per request", "timeouts", "failed"],
+        [
+            [
+                name,
+                edge["calls"],
+                f"{edge.get('amplification') or edge.get('attempts', edge['calls']) / offered:.3f}",
+                edge["outcomes"].get("timeout", 0),
+                edge["calls"] - edge["outcomes"].get("success", 0),
+            ]
+            for name, edge in s["edges"].items()
+        ],
+    )
+    if s["faults"]:
+        page.heading("Faults")
+        page.table(
+            ["fault", "target", "from", "to"],
+            [
+                [f["kind"], f["target"], f"{f['start_s']:g} s", f"{f['end_s']:g} s"]
+                for f in s["faults"]
+            ],
+        )
+
+
+def write_run_report(result: RunResult, out: Path, source_text: str | None = None) -> list[Path]:
+    """Write the run's files (summary.json, timeseries.csv, charts) and report.html into ``out``."""
+    from simulator.report.files import write_run
+
+    written = write_run(result, out, charts=True)
+    metrics = run_metrics(result)
+    s = result.summary
+    page = Page(
+        f"{result.scenario.name}: one run",
+        result.scenario.description,
+    )
+    recovery = metrics.get("recovery_s")
+    page.facts(
+        {
+            "seed": result.seed,
+            "simulated time": f"{s['duration_s']:g} s (warm-up {s['warmup_s']:g} s)",
+            "requests offered": s["requests"]["offered"],
+            "success ratio": format_value("success_ratio", s["success_ratio"]),
+            "goodput": format_value("goodput_rps", s["goodput_rps"]),
+            "recovery after the last fault": (
+                format_value("recovery_s", recovery)
+                if recovery is not None
+                else ("did not recover" if metrics.get("recovered") is False else "no fault")
+            ),
+        }
+    )
+    _goals_section(page, evaluate(result.scenario.goals, metrics), per_variant=False)
+    pngs = _read_pngs(written)
+    page.heading("Charts")
+    captions = {
+        "timeline.png": "Load, goodput and latency over time (grey: fault windows)",
+        "latency.png": "Latency distribution",
+    }
+    for name, png in pngs.items():
+        page.image(png, captions.get(name, name))
+    _run_tables(page, result)
+    _scenario_section(page, source_text, result.scenario.model_dump(mode="json"))
+    report = out / REPORT_NAME
+    _footer(page, written)
+    report.write_text(page.render(), encoding="utf-8")
+    return [*written, report]
+
+
+def write_comparison_report(comparison: Comparison, out: Path) -> list[Path]:
+    """Write the comparison's files (JSON, CSVs, charts) and report.html into ``out``."""
+    written = write_comparison(comparison, out, charts=True)
+    seeds = [r.seed for r in comparison.runs_of(comparison.baseline)]
+    page = Page(
+        f"{comparison.name}: comparing {len(comparison.variants)} variant(s)",
+        comparison.scenarios[comparison.baseline].description,
+    )
+    page.facts(
+        {
+            "variants": ", ".join(comparison.variants),
+            "baseline": comparison.baseline,
+            "replications": comparison.replications,
+            "seeds": (
+                f"{seeds[0]} .. {seeds[-1]}, the same for every variant (common random numbers)"
+                if comparison.common_random_numbers
+                else "a separate block of seeds per variant (independent)"
+            ),
+            "confidence level": f"{comparison.confidence:.0%} (Student t)",
+        }
+    )
+    _goals_section(page, comparison.goals, per_variant=True)
+    level = f"{comparison.confidence:.0%}"
+    page.heading("Means and paired differences")
+    page.paragraph(
+        f"Each mean is over the replications; the {level} interval is a Student t interval. "
+        "The difference is variant minus baseline, paired by seed; * marks an interval that "
+        "excludes zero."
+    )
+    page.table(
+        ["metric", "variant", "mean", f"{level} CI", "vs baseline", f"{level} CI of difference"],
+        comparison_rows(comparison),
+        left=2,
+    )
+    pngs = _read_pngs(written)
+    page.heading("Charts")
+    for name, (caption, _chart) in comparison_charts(comparison).items():
+        if name in pngs:
+            page.image(pngs[name], caption)
+    page.heading("Every replication")
+    metrics = ["goodput_rps", "success_ratio", "latency_p99_s", "wasted_work_s", "recovery_s"]
+    page.table(
+        ["variant", "replication", "seed", *(describe_metric(m)[0] for m in metrics)],
+        [
+            [
+                r.variant,
+                r.replication,
+                r.seed,
+                *(format_value(m, r.metrics.get(m)) for m in metrics),
+            ]
+            for r in comparison.runs
+        ],
+    )
+    _scenario_section(
+        page,
+        comparison.source_text,
+        comparison.scenarios[comparison.baseline].model_dump(mode="json"),
+    )
+    report = out / REPORT_NAME
+    _footer(page, written)
+    report.write_text(page.render(), encoding="utf-8")
+    return [*written, report]
+
+
+def write_sweep_report(result: SweepResult, out: Path, metric: str) -> list[Path]:
+    """Write the sweep's files (JSON, tidy and summary CSV, chart) and report.html into ``out``."""
+    written = write_sweep(result, out, metric, charts=True)
+    label = describe_metric(metric)[0]
+    page = Page(f"{result.name}: sweep of {label}")
+    page.facts(
+        {
+            "parameters": "; ".join(
+                f"{p.key} = {', '.join(map(str, p.values))}" for p in result.params
+            ),
+            "variants": ", ".join(result.variants),
+            "replications per point": result.replications,
+            "seeds": f"{result.seed} .. {result.seed + result.replications - 1} at every point",
+            "confidence level": f"{result.confidence:.0%} (Student t)",
+        }
+    )
+    page.heading("Charts")
+    level = f"{result.confidence:.0%}"
+    for key, png in zip(result.keys, _read_pngs(written).values(), strict=False):
+        page.image(png, f"{label} against {key}: mean over replications, band = {level} interval")
+    page.heading(f"{label}: means and intervals")
+    page.table(
+        ["variant", *result.keys, "mean", f"{result.confidence:.0%} CI", "n"],
+        sweep_rows(result, metric),
+    )
+    page.heading("Headline metrics at every point")
+    headline = ["goodput_rps", "success_ratio", "latency_p99_s", "recovery_s"]
+    rows = []
+    for variant in result.variants:
+        for point in result.points:
+            cells: list[Any] = [variant, *(point[k] for k in result.keys)]
+            for m in headline:
+                found = result.interval(m, variant, point)
+                cells.append(
+                    f"{format_value(m, found.mean)} {interval_text(m, found.low, found.high)}"
+                )
+            rows.append(cells)
+    page.table(["variant", *result.keys, *(describe_metric(m)[0] for m in headline)], rows)
+    _scenario_section(page, result.source_text, {})
+    report = out / REPORT_NAME
+    _footer(page, written)
+    report.write_text(page.render(), encoding="utf-8")
+    return [*written, report]
+
+
+__all__ = [
+    "REPORT_NAME",
+    "Page",
+    "versions",
+    "write_comparison_report",
+    "write_run_report",
+    "write_sweep_report",
+]
