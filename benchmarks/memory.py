@@ -60,13 +60,21 @@ def main() -> None:
         return
     peaks = []
     for n in args.requests:
-        done = subprocess.run([sys.executable, __file__, "--child", str(n)], capture_output=True,
-                              text=True, check=True)
+        done = subprocess.run(
+            [sys.executable, __file__, "--child", str(n)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         offered, peak_kib, seconds = done.stdout.split()
         peaks.append(int(peak_kib))
-        print(f"{int(offered):>11,d} requests: peak RSS {int(peak_kib) / 1024:7.1f} MiB "
-              f"({seconds} s wall)")
-    print(f"ratio of peak memory, largest / smallest run: {max(peaks) / min(peaks):.2f}  (target ~1)")
+        print(
+            f"{int(offered):>11,d} requests: peak RSS {int(peak_kib) / 1024:7.1f} MiB "
+            f"({seconds} s wall)"
+        )
+    print(
+        f"ratio of peak memory, largest / smallest run: {max(peaks) / min(peaks):.2f}  (target ~1)"
+    )
 
 
 if __name__ == "__main__":

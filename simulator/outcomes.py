@@ -82,7 +82,7 @@ N_OUTCOMES = len(OUTCOMES)
 
 class Reply(NamedTuple):
     """The answer a caller sees: an outcome, the HTTP status (0 if no HTTP answer came) and an
-    optional ``Retry-After`` hint in seconds (the reference gateway's 503 says ``retryAfter: 30``)."""
+    optional ``Retry-After`` in seconds (the reference gateway's 503 says ``retryAfter: 30``)."""
 
     outcome: Outcome
     status: int = 0

@@ -61,7 +61,9 @@ _OFF_WORDS = ("none", "off", "never")
 
 
 def _none_words(value: object) -> object:
-    """``"none"``, ``"off"``, ``"never"`` or ``false`` switch an optional duration off (TOML has no null)."""
+    """``"none"``, ``"off"``, ``"never"`` or ``false`` switch an optional duration off.
+
+    TOML has no null, so these words stand for "no value"."""
     if value is False or (isinstance(value, str) and value.strip().lower() in _OFF_WORDS):
         return None
     return value

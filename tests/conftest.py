@@ -38,11 +38,20 @@ default = {{ dist = "exponential", mean = "0.5ms" }}
 """
 
 
-def chain_text(duration: str = "10s", rate: float = 100, client_timeout: str = "30s",
-               auth_timeout: str = "5s", extra: str = "") -> str:
+def chain_text(
+    duration: str = "10s",
+    rate: float = 100,
+    client_timeout: str = "30s",
+    auth_timeout: str = "5s",
+    extra: str = "",
+) -> str:
     """The reference chain as TOML, with a few knobs and extra TOML appended."""
-    return CHAIN.format(duration=duration, rate=rate, client_timeout=client_timeout,
-                        auth_timeout=auth_timeout) + extra
+    return (
+        CHAIN.format(
+            duration=duration, rate=rate, client_timeout=client_timeout, auth_timeout=auth_timeout
+        )
+        + extra
+    )
 
 
 @pytest.fixture

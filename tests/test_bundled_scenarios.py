@@ -19,17 +19,29 @@ def test_bundled_scenario_runs(path):
 
 
 def goodput(name: str) -> list[float]:
-    return simulator.run(simulator.load_scenario(SCENARIOS / f"{name}.toml")).timeseries["goodput_rps"].tolist()
+    return (
+        simulator.run(simulator.load_scenario(SCENARIOS / f"{name}.toml"))
+        .timeseries["goodput_rps"]
+        .tolist()
+    )
 
 
 def test_retry_storm_does_not_recover_but_recovers_without_retries():
     scenario = simulator.load_scenario(SCENARIOS / "retry-storm.toml")
     stormy = simulator.run(scenario).timeseries["goodput_rps"]
     assert stormy[60:].max() < 20  # long after the 5 s trigger, still nothing gets through
-    calm = simulator.parse_scenario(
-        {**scenario.model_dump(by_alias=True, exclude={"variants"}),
-         "policies": {hop: {**p.model_dump(by_alias=True, exclude_none=True), "retry": {"max_attempts": 1}}
-                      for hop, p in scenario.policies.items()}})
+    calm = parse_scenario(
+        {
+            **scenario.model_dump(by_alias=True, exclude={"variants"}),
+            "policies": {
+                hop: {
+                    **p.model_dump(by_alias=True, exclude_none=True),
+                    "retry": {"max_attempts": 1},
+                }
+                for hop, p in scenario.policies.items()
+            },
+        }
+    )
     assert simulator.run(calm).timeseries["goodput_rps"][30:].min() > 150
 
 

@@ -11,7 +11,9 @@ from tests.conftest import SCENARIOS, chain_text
 
 
 def cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "simulator", *args], capture_output=True, text=True)
+    return subprocess.run(
+        [sys.executable, "-m", "simulator", *args], capture_output=True, text=True
+    )
 
 
 def test_run_writes_summary_csv_and_charts(tmp_path, capsys):

@@ -33,6 +33,10 @@ RECOVERY_SMOOTHING_S = 10.0
 """Goodput is averaged over windows this long before recovery is judged, so that the Poisson noise
 of single one-second buckets does not read as a relapse."""
 
+BURST_CAP = 1.2
+"""Before averaging, goodput is capped at this multiple of the pre-fault level, so that a burst of
+late successes (a queue draining) cannot make up for the empty seconds before it."""
+
 _EPSILON = 1e-9
 
 
@@ -61,11 +65,11 @@ def measure_recovery(
     """How long goodput took to come back to ``fraction`` of its pre-fault level after the last
     fault ended, and stay there to the end of the run.
 
-    Goodput is read as the mean over the ``smoothing`` seconds *from* each bucket on (so a clean
-    recovery is not reported late), only where such a window fits in the run. The pre-fault level
-    is the mean of the windows that lie between the warm-up's end (or 0) and the first fault's
-    start (the window shrinks if that time is short). A final partial bucket is left out: it
-    holds less than a full bucket's completions.
+    The pre-fault level is the mean goodput from the warm-up's end (or 0) to the first fault's
+    start. Goodput is capped at :data:`BURST_CAP` times that level, then read as the mean over
+    the ``smoothing`` seconds *from* each bucket on (so a clean recovery is not reported late),
+    where such a window fits in the run (the window shrinks to fit a short pre-fault time). A
+    final partial bucket is left out: it holds less than a full bucket's completions.
     """
     windows = result.fault_windows
     if not windows:
@@ -79,12 +83,12 @@ def measure_recovery(
     goodput = np.asarray(result.timeseries["goodput_rps"], dtype=float)
     full = times + bucket <= scenario.duration + _EPSILON * bucket
     times, goodput = times[full], goodput[full]
-    width = max(
-        1, min(round(smoothing / bucket), int((first_start - pre_start) / bucket + _EPSILON))
-    )
-    if first_start <= pre_start or times.size < width + 1:
+    before = (times >= pre_start - _EPSILON * bucket) & (times < first_start - _EPSILON * bucket)
+    width = max(1, min(round(smoothing / bucket), int(np.count_nonzero(before))))
+    if not before.any() or times.size < width + 1 or goodput[before].mean() <= 0:
         return Recovered(None, None)
-    smoothed = forward_means(goodput, width)
+    capped = np.minimum(goodput, BURST_CAP * goodput[before].mean())
+    smoothed = forward_means(capped, width)
     try:
         found = recovery_time(
             times[: smoothed.size],
@@ -94,7 +98,7 @@ def measure_recovery(
             pre_end=first_start - (width - 1) * bucket,
             fraction=fraction,
         )
-    except ValueError:  # no window before the fault, or no goodput before it
+    except ValueError:  # no whole window before the fault
         return Recovered(None, None)
     return Recovered(found.seconds, found.recovered, found.level)
 

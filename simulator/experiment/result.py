@@ -31,7 +31,7 @@ class RunResult:
     fault_windows: tuple[tuple[str, float, float], ...] = ()
 
     def to_json(self) -> str:
-        """The summary as canonical JSON (sorted keys): byte-identical for the same scenario and seed."""
+        """The summary as canonical JSON (sorted keys): same scenario and seed, same bytes."""
         return json.dumps(self.summary, indent=2, sort_keys=True, allow_nan=False) + "\n"
 
     def to_frame(self):

@@ -30,8 +30,9 @@ def _num(value: float | None) -> float | None:
 BREAKER_LEVEL = {"closed": 0.0, "half_open": 1.0, "open": 2.0}
 
 
-def breaker_state_series(transitions: list[tuple[float, str]], times: np.ndarray,
-                         bucket: float) -> np.ndarray:
+def breaker_state_series(
+    transitions: list[tuple[float, str]], times: np.ndarray, bucket: float
+) -> np.ndarray:
     """Per bucket, the worst breaker state seen in it: 0 closed, 1 half-open, 2 open."""
     levels = np.zeros(len(times))
     state = 0.0
@@ -158,7 +159,8 @@ def freeze(scenario: Scenario, seed: int, recorder: Recorder) -> RunResult:
                     "final_state": breaker.state,
                 }
                 series[f"{stack_name}.breaker_state"] = breaker_state_series(
-                    breaker.transitions, times, bucket)
+                    breaker.transitions, times, bucket
+                )
 
     total_completed = int(completed.sum())
     successes = client.outcomes[Outcome.SUCCESS]

@@ -15,7 +15,7 @@ MIN_LATENCY = 1e-6  # 1 microsecond: anything faster lands in bin 0
 MAX_LATENCY = 1e4  # seconds: anything slower lands in the last bin
 GROWTH = 1.01
 _INV_LN_GROWTH = 1.0 / math.log(GROWTH)
-N_BINS = int(math.ceil(math.log(MAX_LATENCY / MIN_LATENCY) * _INV_LN_GROWTH)) + 2
+N_BINS = math.ceil(math.log(MAX_LATENCY / MIN_LATENCY) * _INV_LN_GROWTH) + 2
 COARSE = 4  # fine bins per coarse bin, for the per-time-bucket histograms (about 4 % wide)
 N_COARSE = (N_BINS + COARSE - 1) // COARSE
 

@@ -18,7 +18,15 @@ import simpy
 
 from simulator.model.plan import CallNode, ParallelNode, Plan, WorkNode
 from simulator.model.service import InstanceCrashed
-from simulator.outcomes import DEADLINE_EXCEEDED, REFUSED, RESET, TIMEOUT, Outcome, Reply, http_reply
+from simulator.outcomes import (
+    DEADLINE_EXCEEDED,
+    REFUSED,
+    RESET,
+    TIMEOUT,
+    Outcome,
+    Reply,
+    http_reply,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Generator
@@ -53,11 +61,23 @@ class Call:
     """
 
     __slots__ = (
-        "abandoned", "cancel", "cancelled", "deadline", "done", "parent", "process", "working_at",
+        "abandoned",
+        "cancel",
+        "cancelled",
+        "deadline",
+        "done",
+        "parent",
+        "process",
+        "working_at",
     )
 
-    def __init__(self, parent: Call | None, done: simpy.Event | None = None,
-                 deadline: float | None = None, cancel: bool = False) -> None:
+    def __init__(
+        self,
+        parent: Call | None,
+        done: simpy.Event | None = None,
+        deadline: float | None = None,
+        cancel: bool = False,
+    ) -> None:
         self.parent = parent
         self.done = done
         self.deadline = deadline
@@ -100,7 +120,7 @@ class Call:
 
     @property
     def dropped(self) -> bool:
-        """True when this caller or one above it gave up *and* asked for the work to be cancelled."""
+        """True when this caller or one above it gave up *and* asked for the work to be dropped."""
         call: Call | None = self
         while call is not None:
             if call.cancelled:
@@ -161,8 +181,9 @@ class CallPath:
         self.retry_samplers = plan.retry_samplers
         self.cancellation = cancellation  # any hop cancels on timeout: check for dropped work
 
-    def call(self, req: Request, node: CallNode, parent: Call,
-             caller: int = 0) -> Generator[simpy.Event, object, Reply]:
+    def call(
+        self, req: Request, node: CallNode, parent: Call, caller: int = 0
+    ) -> Generator[simpy.Event, object, Reply]:
         """Make one call from caller instance ``caller``; its policy stack, if any, applies here."""
         edge = node.edge
         if node.stacks is None:
@@ -173,10 +194,18 @@ class CallPath:
         edge.record(self.env.now, reply)  # type: ignore[union-attr]
         return reply
 
-    def attempt(self, req: Request, node: CallNode, parent: Call, timeout: float | None,
-                timeout_reply: Reply = TIMEOUT, deadline: float | None = None,
-                cancel: bool = False, pool: ConnectionPool | None = None,
-                calls: list[Call] | None = None):
+    def attempt(
+        self,
+        req: Request,
+        node: CallNode,
+        parent: Call,
+        timeout: float | None,
+        timeout_reply: Reply = TIMEOUT,
+        deadline: float | None = None,
+        cancel: bool = False,
+        pool: ConnectionPool | None = None,
+        calls: list[Call] | None = None,
+    ):
         """One attempt, raced against ``timeout`` (None: wait as long as it takes).
 
         ``calls``, if given, receives the attempt's :class:`Call`, so that the caller can cancel
@@ -218,8 +247,9 @@ class CallPath:
         req.demands[slot] = None
         return value
 
-    def _exchange(self, req: Request, node: CallNode, call: Call,
-                  pool: ConnectionPool | None = None):
+    def _exchange(
+        self, req: Request, node: CallNode, call: Call, pool: ConnectionPool | None = None
+    ):
         """Get a connection (with a pool), request leg, service at the callee, response leg."""
         env = self.env
         if pool is not None:
@@ -310,7 +340,11 @@ class CallPath:
                 stats.answered[reply.outcome] += 1
                 return reply
         limit = service.queue_limit
-        if limit is not None and instance.busy >= instance.capacity and len(instance.queue) >= limit:
+        if (
+            limit is not None
+            and instance.busy >= instance.capacity
+            and len(instance.queue) >= limit
+        ):
             stats.overflow += 1
             stats.answered[Outcome.SERVICE_UNAVAILABLE] += 1
             return UNAVAILABLE

@@ -18,7 +18,6 @@ from simulator.outcomes import (
     DEADLINE_EXCEEDED,
     REJECTED,
     TIMEOUT,
-    Outcome,
     Reply,
 )
 from simulator.policies.breaker import CircuitBreaker
@@ -46,8 +45,15 @@ NOT_ACCEPTED = frozenset({429, 503})  # answers that tell an adaptive throttle "
 class PolicyStack:
     """The policy state of one caller instance towards one callee, and the walk through it."""
 
-    def __init__(self, env: simpy.Environment, path: CallPath, config: HopPolicies,
-                 edge: EdgeStats, streams: Streams, name: str) -> None:
+    def __init__(
+        self,
+        env: simpy.Environment,
+        path: CallPath,
+        config: HopPolicies,
+        edge: EdgeStats,
+        streams: Streams,
+        name: str,
+    ) -> None:
         self.env = env
         self.path = path
         self.config = config
@@ -119,7 +125,7 @@ class PolicyStack:
         return inherited if own is None else min(own, inherited)
 
     def _retries(self, req: Request, node: CallNode, parent: Call):
-        """Attempts until success, a non-retryable failure, exhaustion, the budget or the deadline."""
+        """Attempts until success, a non-retryable failure, or no attempts, budget or time left."""
         env = self.env
         edge = self.edge
         budget = self.budget
@@ -198,14 +204,23 @@ class PolicyStack:
             throttle.record(env.now, accepted)
         return reply
 
-    def _send(self, req: Request, node: CallNode, parent: Call, deadline: float | None,
-              cancel: bool | None = None, calls: list[Call] | None = None):
+    def _send(
+        self,
+        req: Request,
+        node: CallNode,
+        parent: Call,
+        deadline: float | None,
+        cancel: bool | None = None,
+        calls: list[Call] | None = None,
+    ):
         """The attempt itself: per-attempt timeout (the sooner of the hop's, the breaker's and
         the deadline's), connection pool, the network and the callee."""
         now = self.env.now
         timeout = node.timeout
         if self.breaker_timeout is not None:
-            timeout = self.breaker_timeout if timeout is None else min(timeout, self.breaker_timeout)
+            timeout = (
+                self.breaker_timeout if timeout is None else min(timeout, self.breaker_timeout)
+            )
         timeout_reply = TIMEOUT
         if deadline is not None:
             remaining = max(0.0, deadline - now)
@@ -214,7 +229,11 @@ class PolicyStack:
         # With propagation the callee is told when this attempt's caller will stop waiting.
         told = (now + timeout if timeout is not None else None) if self.propagate else None
         reply = yield from self.path.attempt(
-            req, node, parent, timeout, timeout_reply,
+            req,
+            node,
+            parent,
+            timeout,
+            timeout_reply,
             deadline=told,
             cancel=self.cancel if cancel is None else cancel,
             pool=self.pool,
@@ -238,9 +257,8 @@ class PolicyStack:
         yield token | timer
         if token.triggered:
             return True
-        if bulkhead.expire(token):
-            return False
-        return True  # handed a slot at the same instant the wait ran out
+        # False if the wait ran out; True if a slot was handed over at that very instant.
+        return not bulkhead.expire(token)
 
     def _hedged(self, req: Request, node: CallNode, parent: Call, deadline: float | None):
         """Hedged requests: launch the primary, then hedges when due (or at once after a
@@ -261,8 +279,14 @@ class PolicyStack:
 
         def run_one():
             mine = len(attempts)
-            reply = yield from self._send(req, node, parent, deadline,
-                                          cancel=self.cancel or plan.cancel_losers, calls=attempts)
+            reply = yield from self._send(
+                req,
+                node,
+                parent,
+                deadline,
+                cancel=self.cancel or plan.cancel_losers,
+                calls=attempts,
+            )
             verdict = plan.record(env.now, reply)
             if verdict is HedgeVerdict.ACCEPT and not answer.triggered:
                 answer.succeed(reply)
@@ -287,5 +311,3 @@ class PolicyStack:
             if not answer.triggered and plan.should_launch(env.now):
                 launch(plan.launch(env.now))
         return answer.value
-
-

@@ -11,7 +11,7 @@ from collections import deque
 from typing import TYPE_CHECKING
 
 from simulator.distributions import Sampler
-from simulator.outcomes import Outcome, Reply, http_reply
+from simulator.outcomes import Outcome, Reply
 
 if TYPE_CHECKING:
     import simpy

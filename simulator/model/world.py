@@ -9,12 +9,12 @@ import simpy
 from simulator.distributions import uniform_sampler
 from simulator.metrics.recorder import Recorder
 from simulator.model.caller import REQUEST_TIMEOUT, ROOT, CallPath, Request, TimerWheel
-from simulator.outcomes import TIMEOUT
 from simulator.model.faults import FaultInjector
 from simulator.model.plan import build_plan, iter_call_nodes
 from simulator.model.policy_stack import PolicyStack
 from simulator.model.service import ActiveFaults, ServiceRuntime
 from simulator.model.workload import closed_users, key_sampler, open_arrivals, route_picker
+from simulator.outcomes import TIMEOUT
 from simulator.rng import Streams
 from simulator.scenario.references import parse_target
 from simulator.scenario.schema import Scenario
@@ -89,11 +89,20 @@ class Simulation:
     def _stacks_for(self, hop: str, node, streams: Streams) -> list[PolicyStack]:
         """One policy stack per caller instance, shared by every call site on the hop."""
         if hop not in self.stacks:
-            callers = 1 if node.caller not in self.scenario.services else (
-                self.scenario.services[node.caller].instances)
+            callers = (
+                1
+                if node.caller not in self.scenario.services
+                else (self.scenario.services[node.caller].instances)
+            )
             self.stacks[hop] = [
-                PolicyStack(self.env, self.path, node.policies, node.edge, streams,
-                            hop if callers == 1 else f"{hop} #{i}")
+                PolicyStack(
+                    self.env,
+                    self.path,
+                    node.policies,
+                    node.edge,
+                    streams,
+                    hop if callers == 1 else f"{hop} #{i}",
+                )
                 for i in range(callers)
             ]
         return self.stacks[hop]

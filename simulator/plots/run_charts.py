@@ -39,12 +39,18 @@ def timeline(result: RunResult) -> Figure:
     breakers = [name for name in ts if name.endswith(".breaker_state")]
     if breakers:
         figure, (load, latency, band) = new_figure(
-            3, 1, width=10, height=7.2 + 0.25 * len(breakers), sharex=True,
-            height_ratios=[3, 2, 0.45 + 0.3 * len(breakers)])
+            3,
+            1,
+            width=10,
+            height=7.2 + 0.25 * len(breakers),
+            sharex=True,
+            height_ratios=[3, 2, 0.45 + 0.3 * len(breakers)],
+        )
         breaker_band(band, result, breakers)
     else:
-        figure, (load, latency) = new_figure(2, 1, width=10, height=6.5, sharex=True,
-                                             height_ratios=[3, 2])
+        figure, (load, latency) = new_figure(
+            2, 1, width=10, height=6.5, sharex=True, height_ratios=[3, 2]
+        )
     load.plot(t, ts["offered_rps"], color=PALETTE["black"], lw=1.2, ls="--", label="offered")
     load.plot(t, ts["goodput_rps"], color=PALETTE["blue"], lw=2, label="goodput (successes)")
     load.plot(t, ts["errors_rps"], color=PALETTE["vermillion"], lw=1.5, label="errors and timeouts")
@@ -81,11 +87,19 @@ def breaker_band(ax, result: RunResult, names: list[str]) -> None:
     for row, name in enumerate(names):
         levels = result.timeseries[name]
         for level, colour in BREAKER_COLOURS.items():
-            spans = [(start, bucket) for start, value in zip(times, levels, strict=True)
-                     if value == level]
+            spans = [
+                (start, bucket)
+                for start, value in zip(times, levels, strict=True)
+                if value == level
+            ]
             if spans:
-                ax.broken_barh(spans, (row - 0.4, 0.8), facecolors=colour, lw=0,
-                               label=BREAKER_NAMES[level] if row == 0 else None)
+                ax.broken_barh(
+                    spans,
+                    (row - 0.4, 0.8),
+                    facecolors=colour,
+                    lw=0,
+                    label=BREAKER_NAMES[level] if row == 0 else None,
+                )
     shade_faults(ax, result.fault_windows, label=False)
     ax.set_yticks(range(len(names)), [n.removesuffix(".breaker_state") for n in names], fontsize=8)
     ax.set_ylim(-0.6, len(names) - 0.4)

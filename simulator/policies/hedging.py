@@ -27,7 +27,7 @@ from pydantic import Field
 
 from simulator.outcomes import Reply
 from simulator.policies.fallback import OutcomeLabels, PresetConfig, outcome_set
-from simulator.units import Duration, OptionalDuration
+from simulator.units import OptionalDuration
 
 GRPC_MAX_HEDGES = 4  # gRPC treats maxAttempts above 5 as 5
 # Polly's HTTP hedging handler (Microsoft.Extensions.Http.Resilience) handles transient

@@ -24,7 +24,7 @@ from simulator.policies.backoff import (
     Uniform,
     fill_preset,
 )
-from simulator.units import ConfigModel, Duration, OptionalDuration
+from simulator.units import ConfigModel, OptionalDuration
 
 DEFAULT_RETRY_ON: tuple[str, ...] = (
     "timeout",

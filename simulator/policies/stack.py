@@ -28,7 +28,8 @@ class HopPolicies(ConfigModel):
     """Every policy one caller applies to its calls to one callee (all optional)."""
 
     timeout: OptionalDuration = Field(
-        None, gt=0,
+        None,
+        gt=0,
         description="per-attempt timeout (a call step's own timeout wins); 'none' for no timeout",
     )
     on_timeout: Literal["abandon", "cancel"] = Field(

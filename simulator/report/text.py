@@ -50,13 +50,13 @@ def summary_text(result: RunResult) -> str:
         for label, n in req["outcomes"].items()
         if n
     ]
-    lines += _table(["outcome", "requests", "share"], outcomes) + [""]
+    lines += [*_table(["outcome", "requests", "share"], outcomes), ""]
     lat = s["latency_s"]
     rows = [
         [name, *(_ms(lat[name][q]) for q in ("p50", "p90", "p99", "p999", "mean", "max"))]
         for name in ("success", "all")
     ]
-    lines += _table(["latency", "p50", "p90", "p99", "p99.9", "mean", "max"], rows) + [""]
+    lines += [*_table(["latency", "p50", "p90", "p99", "p99.9", "mean", "max"], rows), ""]
     rows = []
     for name, svc in s["services"].items():
         rows.append(

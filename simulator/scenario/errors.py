@@ -1,4 +1,4 @@
-"""Friendly validation errors: one line per problem, naming the key, the value and what is allowed."""
+"""Friendly validation errors: one line per problem, naming the key, the value, what is allowed."""
 
 from __future__ import annotations
 
@@ -177,7 +177,7 @@ def format_validation_error(root: type[BaseModel], error: ValidationError) -> li
         key = path[-1] if path else ""
         explanation = _explain(item, parents if item["type"] == "extra_forbidden" else [], key)
         if item["type"] == "extra_forbidden":
-            _, parents = _walk(root, tuple(item["loc"][:-1]) + ("\0",))
+            _, parents = _walk(root, (*tuple(item["loc"][:-1]), "\x00"))
             explanation = _explain(item, parents, key)
         line = f"{format_path(path)}: {explanation}"
         if line not in lines:

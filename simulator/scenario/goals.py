@@ -53,7 +53,9 @@ def parse_goal(text: str) -> Goal:
     """Parse ``"p99 <= 200ms"``; raise ValueError naming what is wrong and what is allowed."""
     match = _GOAL_RE.match(text)
     if not match:
-        raise ValueError(f"{text!r} is not a goal; write it like 'p99 <= 200ms' or 'error_ratio <= 1%'")
+        raise ValueError(
+            f"{text!r} is not a goal; write it like 'p99 <= 200ms' or 'error_ratio <= 1%'"
+        )
     metric, op, raw = match.groups()
     if metric not in GOAL_METRICS:
         raise ValueError(f"{metric!r} is not a goal metric; use one of {', '.join(GOAL_METRICS)}")

@@ -119,8 +119,8 @@ def check_references(scenario: Scenario) -> list[str]:
         for i, route in enumerate(service.optimistic_routes):
             if route not in routes[name]:
                 problems.append(
-                    f"services.{format_path([name])}.optimistic_routes.{i}: route {route!r} does not "
-                    f"exist on {name!r}; {_known(routes[name], 'routes of ' + name)}"
+                    f"services.{format_path([name])}.optimistic_routes.{i}: route {route!r} "
+                    f"does not exist on {name!r}; {_known(routes[name], 'routes of ' + name)}"
                 )
 
     hops_called = {f"{caller}->{step.call}" for _, caller, _, step in _calls_by_route(scenario)}

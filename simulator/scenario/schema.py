@@ -56,7 +56,8 @@ def _step_kind(value: object) -> object:
         kinds = [k for k in ("work", "call", "parallel") if k in value]
         if len(kinds) != 1:
             raise ValueError(
-                f"a step needs exactly one of 'work', 'call' or 'parallel'; got keys {sorted(value)}"
+                "a step needs exactly one of 'work', 'call' or 'parallel'; "
+                f"got keys {sorted(value)}"
             )
         return {"kind": kinds[0], **value}
     return value
@@ -138,7 +139,8 @@ class Service(ConfigModel):
         description="database only: latency per operation; each becomes a route of that name",
     )
     request_timeout: OptionalDuration = Field(
-        None, gt=0,
+        None,
+        gt=0,
         description="the service's own limit on a request (the reference gateway: 30 s); when "
         "it passes, the service answers 408 while its work goes on",
     )
@@ -212,7 +214,9 @@ class RouteShare(ConfigModel):
     """One route of a traffic mix and its share of the requests."""
 
     route: str = Field(min_length=1, max_length=200, description="route on the workload's target")
-    weight: float = Field(gt=0, le=1e9, description="relative share of requests (any positive scale)")
+    weight: float = Field(
+        gt=0, le=1e9, description="relative share of requests (any positive scale)"
+    )
 
 
 class Workload(ConfigModel):
@@ -343,7 +347,8 @@ class Scenario(ConfigModel):
     policies: dict[str, HopPolicies] = Field(
         default_factory=dict,
         max_length=1000,
-        description="policy stack per hop, keyed 'caller->callee' (the workload's caller is 'client')",
+        description="policy stack per hop, keyed 'caller->callee' "
+        "(the workload's caller is 'client')",
     )
     goals: list[Annotated[str, AfterValidator(check_goal)]] = Field(
         default_factory=list,

@@ -39,8 +39,11 @@ def _memory_after(n: int) -> int:
     hist = LatencyHistogram()
     for v in np.random.default_rng(1).exponential(0.01, n).tolist():
         hist.add(v)
-    size = sum(stat.size for stat in tracemalloc.take_snapshot().statistics("filename")
-               if "histogram" in str(stat.traceback))
+    size = sum(
+        stat.size
+        for stat in tracemalloc.take_snapshot().statistics("filename")
+        if "histogram" in str(stat.traceback)
+    )
     tracemalloc.stop()
     del hist
     return size

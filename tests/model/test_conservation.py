@@ -51,13 +51,17 @@ duration = "1s"
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_conservation_through_every_fault(seed):
-    result = simulator.run(simulator.loads_scenario(chain_text(rate=300, extra=ALL_FAULTS)), seed=seed)
+    result = simulator.run(
+        simulator.loads_scenario(chain_text(rate=300, extra=ALL_FAULTS)), seed=seed
+    )
     req = result.summary["requests"]
     assert req["offered"] == req["completed"] + req["in_flight_at_end"]
     assert sum(req["outcomes"].values()) == req["completed"]
     assert result.summary["conservation"]["balanced"]
     for name, service in result.summary["services"].items():
-        assert service["arrivals"] == sum(service["answered"].values()) + service["in_system_at_end"], name
+        assert (
+            service["arrivals"] == sum(service["answered"].values()) + service["in_system_at_end"]
+        ), name
 
 
 def test_check_catches_a_lost_request(chain):
@@ -69,15 +73,20 @@ def test_check_catches_a_lost_request(chain):
 
 
 def test_run_ending_mid_flight_counts_in_flight():
-    text = chain_text(duration="2s", extra="""
+    text = chain_text(
+        duration="2s",
+        extra="""
 [[faults]]
 kind = "hang"
 target = "db"
 rate = 1.0
 start = "1s"
 duration = "10s"
-""")
-    result = simulator.run(simulator.loads_scenario(text.replace('timeout = "30s"', 'timeout = "none"')))
+""",
+    )
+    result = simulator.run(
+        simulator.loads_scenario(text.replace('timeout = "30s"', 'timeout = "none"'))
+    )
     req = result.summary["requests"]
     assert req["in_flight_at_end"] > 50
     assert req["offered"] == req["completed"] + req["in_flight_at_end"]

@@ -23,9 +23,22 @@ def test_same_bytes_across_processes(tmp_path):
     for i in range(2):
         out = tmp_path / f"run{i}"
         done = subprocess.run(
-            [sys.executable, "-m", "simulator", "run", str(path), "--seed", "11", "--out", str(out),
-             "--no-charts", "--quiet"],
-            capture_output=True, text=True, env={"PYTHONHASHSEED": str(i), "PATH": ""},
+            [
+                sys.executable,
+                "-m",
+                "simulator",
+                "run",
+                str(path),
+                "--seed",
+                "11",
+                "--out",
+                str(out),
+                "--no-charts",
+                "--quiet",
+            ],
+            capture_output=True,
+            text=True,
+            env={"PYTHONHASHSEED": str(i), "PATH": ""},
         )
         assert done.returncode == 0, done.stderr
         outputs.append(((out / "summary.json").read_bytes(), (out / "timeseries.csv").read_bytes()))

@@ -40,8 +40,12 @@ def test_crash_resets_requests_in_progress():
 
 
 def test_error_rate_is_respected():
-    s = run(chain_text(duration="20s", extra=fault("errors", "db", start="0s", duration="20s",
-                                                   rate=0.3, status=500)))
+    s = run(
+        chain_text(
+            duration="20s",
+            extra=fault("errors", "db", start="0s", duration="20s", rate=0.3, status=500),
+        )
+    )
     answered = s["services"]["db"]["answered"]
     share = answered["server_error"] / (answered["server_error"] + answered["success"])
     assert share == pytest.approx(0.3, abs=0.03)
@@ -51,8 +55,13 @@ def test_error_rate_is_respected():
 def test_added_latency_shows_in_end_to_end_latency():
     # At 30/s the 10 database connections stay far from saturation, so no queue adds to it.
     base = run(chain_text(duration="20s", rate=30))
-    slow = run(chain_text(duration="20s", rate=30, extra=fault("latency", "db", start="0s",
-                                                               duration="20s", add='"100ms"')))
+    slow = run(
+        chain_text(
+            duration="20s",
+            rate=30,
+            extra=fault("latency", "db", start="0s", duration="20s", add='"100ms"'),
+        )
+    )
     added = slow["latency_s"]["success"]["mean"] - base["latency_s"]["success"]["mean"]
     assert added == pytest.approx(0.1, rel=0.1)
 
@@ -78,8 +87,13 @@ def test_timeouts_leave_callee_working_and_waste_is_measured():
 
 
 def test_brownout_capacity_cut_lowers_throughput_capacity():
-    s = run(chain_text(rate=300, duration="10s",
-                       extra=fault("brownout", "db", capacity=0.1, start="0s", duration="10s")))
+    s = run(
+        chain_text(
+            rate=300,
+            duration="10s",
+            extra=fault("brownout", "db", capacity=0.1, start="0s", duration="10s"),
+        )
+    )
     # One connection at about 6.3 ms mean serves about 160/s: the queue must grow.
     assert s["services"]["db"]["mean_queue_length"] > 10
 
@@ -88,22 +102,36 @@ def test_queue_limit_overflow_is_503_at_once():
     text = chain_text(rate=400).replace("connections = 10", "connections = 1\nqueue_limit = 5")
     s = run(text)
     assert s["services"]["db"]["rejected_queue_full"] > 100
-    assert s["services"]["db"]["answered"]["service_unavailable"] == s["services"]["db"]["rejected_queue_full"]
+    assert (
+        s["services"]["db"]["answered"]["service_unavailable"]
+        == s["services"]["db"]["rejected_queue_full"]
+    )
 
 
 def test_load_slope_makes_latency_grow_with_load():
-    text = chain_text(rate=100).replace('operations = { write', 'load_slope = "2ms"\noperations = { write')
+    text = chain_text(rate=100).replace(
+        "operations = { write", 'load_slope = "2ms"\noperations = { write'
+    )
     flat = run(chain_text(rate=100))
     sloped = run(text)
-    assert sloped["services"]["db"]["mean_time_in_service_s"] > flat["services"]["db"]["mean_time_in_service_s"]
+    assert (
+        sloped["services"]["db"]["mean_time_in_service_s"]
+        > flat["services"]["db"]["mean_time_in_service_s"]
+    )
 
 
 def test_hop_latency_fault_slows_only_that_hop():
-    s = run(chain_text(duration="20s", extra=fault("latency", "auth->db", start="0s", duration="20s",
-                                                   add='"50ms"')))
+    s = run(
+        chain_text(
+            duration="20s",
+            extra=fault("latency", "auth->db", start="0s", duration="20s", add='"50ms"'),
+        )
+    )
     base = run(chain_text(duration="20s"))
     # Both legs of the hop are slowed: about +100 ms per request.
-    assert s["latency_s"]["success"]["mean"] - base["latency_s"]["success"]["mean"] == pytest.approx(0.1, rel=0.1)
+    assert s["latency_s"]["success"]["mean"] - base["latency_s"]["success"][
+        "mean"
+    ] == pytest.approx(0.1, rel=0.1)
 
 
 def test_wait_is_measured_per_step_for_event_loop_services():
@@ -127,7 +155,11 @@ default = 0
 
 
 def test_littles_law_holds_with_rejections_when_using_admitted_rate():
-    text = chain_text(rate=400, duration="20s").replace("connections = 10", "connections = 1\nqueue_limit = 3")
+    text = chain_text(rate=400, duration="20s").replace(
+        "connections = 10", "connections = 1\nqueue_limit = 3"
+    )
     db = run(text)["services"]["db"]
     assert db["rejected_queue_full"] > 100
-    assert db["mean_in_system"] == pytest.approx(db["admitted_rate_rps"] * db["mean_time_in_service_s"], rel=0.03)
+    assert db["mean_in_system"] == pytest.approx(
+        db["admitted_rate_rps"] * db["mean_time_in_service_s"], rel=0.03
+    )

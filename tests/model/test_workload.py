@@ -13,7 +13,9 @@ from tests.conftest import chain_text
 
 
 def test_rate_function_steps_and_ramps():
-    workload = Workload(rate=10, schedule=[{"at": 10, "rate": 50, "ramp": 4}, {"at": 20, "rate": 0}])
+    workload = Workload(
+        rate=10, schedule=[{"at": 10, "rate": 50, "ramp": 4}, {"at": 20, "rate": 0}]
+    )
     rate = rate_function(workload)
     assert rate(0) == 10
     assert rate(5.9) == 10
@@ -25,7 +27,8 @@ def test_rate_function_steps_and_ramps():
 
 def test_offered_load_follows_the_schedule():
     text = chain_text(duration="30s", rate=50).replace(
-        "rate = 50", 'rate = 50\nschedule = [{ at = "10s", rate = 400 }, { at = "20s", rate = 50 }]')
+        "rate = 50", 'rate = 50\nschedule = [{ at = "10s", rate = 400 }, { at = "20s", rate = 50 }]'
+    )
     ts = simulator.run(simulator.loads_scenario(text)).timeseries
     assert ts["offered_rps"][:10].mean() == pytest.approx(50, rel=0.15)
     assert ts["offered_rps"][10:20].mean() == pytest.approx(400, rel=0.08)
@@ -33,7 +36,9 @@ def test_offered_load_follows_the_schedule():
 
 
 def test_closed_loop_throughput_matches_users_over_cycle_time():
-    text = chain_text(duration="60s").replace("rate = 100", 'kind = "closed"\nusers = 20\nthink_time = "1s"')
+    text = chain_text(duration="60s").replace(
+        "rate = 100", 'kind = "closed"\nusers = 20\nthink_time = "1s"'
+    )
     s = simulator.run(simulator.loads_scenario(text)).summary
     cycle = 1.0 + s["latency_s"]["all"]["mean"]
     assert s["throughput_rps"] == pytest.approx(20 / cycle, rel=0.05)
@@ -89,17 +94,26 @@ duration = "4s"
 def test_fan_out_waits_for_the_slowest_and_degrades_when_asked():
     strict = simulator.run(simulator.loads_scenario(FANOUT.format(degrade="false"))).summary
     lenient = simulator.run(simulator.loads_scenario(FANOUT.format(degrade="true"))).summary
-    assert strict["latency_s"]["success"]["p50"] == pytest.approx(0.102, rel=0.02)  # the slower call
+    assert strict["latency_s"]["success"]["p50"] == pytest.approx(
+        0.102, rel=0.02
+    )  # the slower call
     assert strict["requests"]["outcomes"]["service_unavailable"] > 150
     assert lenient["requests"]["outcomes"]["service_unavailable"] == 0
     assert lenient["edges"]["gateway->admin"]["outcomes"]["connection_refused"] > 150
 
 
 def test_route_mix_splits_requests_by_weight():
-    text = FANOUT.format(degrade="true").replace(
-        'route = "GET /dashboard"',
-        'mix = [{ route = "GET /dashboard", weight = 1 }, { route = "POST /x", weight = 3 }]',
-    ).replace('[services.auth]', '[services.gateway.routes."POST /x"]\nsteps = [{ work = "1ms" }]\n[services.auth]')
+    text = (
+        FANOUT.format(degrade="true")
+        .replace(
+            'route = "GET /dashboard"',
+            'mix = [{ route = "GET /dashboard", weight = 1 }, { route = "POST /x", weight = 3 }]',
+        )
+        .replace(
+            "[services.auth]",
+            '[services.gateway.routes."POST /x"]\nsteps = [{ work = "1ms" }]\n[services.auth]',
+        )
+    )
     s = simulator.run(simulator.loads_scenario(text)).summary
     share = s["edges"]["gateway->auth"]["calls"] / s["requests"]["completed"]
     assert share == pytest.approx(0.25, abs=0.04)
@@ -107,5 +121,9 @@ def test_route_mix_splits_requests_by_weight():
 
 def test_route_and_mix_together_are_refused():
     with pytest.raises(simulator.ScenarioError, match="give 'route' or 'mix', not both"):
-        simulator.loads_scenario(FANOUT.format(degrade="true").replace(
-            'route = "GET /dashboard"', 'route = "GET /dashboard"\nmix = [{ route = "GET /dashboard", weight = 1 }]'))
+        simulator.loads_scenario(
+            FANOUT.format(degrade="true").replace(
+                'route = "GET /dashboard"',
+                'route = "GET /dashboard"\nmix = [{ route = "GET /dashboard", weight = 1 }]',
+            )
+        )

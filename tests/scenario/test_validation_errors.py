@@ -21,8 +21,11 @@ def problems_of(text: str) -> list[str]:
 
 
 def test_every_problem_is_reported_at_once():
-    text = chain_text().replace("workers = 8\nhold", "workers = -1\nhold").replace(
-        "rate = 100", "rate = -5\nduraton = 3")
+    text = (
+        chain_text()
+        .replace("workers = 8\nhold", "workers = -1\nhold")
+        .replace("rate = 100", "rate = -5\nduraton = 3")
+    )
     problems = problems_of(text)
     assert "services.gateway.workers: -1 is not allowed; must be >= 1" in problems
     assert "workload.rate: -5 is not allowed; must be >= 0.0" in problems
@@ -39,14 +42,14 @@ def test_unknown_key_gets_did_you_mean():
 def test_unknown_distribution_lists_allowed():
     problems = problems_of(chain_text().replace('dist = "exponential"', 'dist = "expo"', 1))
     assert len(problems) == 1
-    assert problems[0].startswith('services.auth.routes."POST /activate".steps.0.work: \'expo\'')
+    assert problems[0].startswith("services.auth.routes.\"POST /activate\".steps.0.work: 'expo'")
     assert "'exponential'" in problems[0]
 
 
 def test_reference_errors_name_path_and_choices():
     problems = problems_of(chain_text().replace('call = "db"', 'call = "dbb"'))
     assert problems == [
-        'services.auth.routes."POST /activate".steps.1.call.call: \'dbb\' is not a service; '
+        "services.auth.routes.\"POST /activate\".steps.1.call.call: 'dbb' is not a service; "
         "must be one of the services: 'auth', 'db', 'gateway'"
     ] or problems[0].endswith("must be one of the services: 'auth', 'db', 'gateway'")
 
@@ -89,12 +92,19 @@ def test_call_cycle_is_refused():
         ("version = 1\nduration = nan\n[services.a]\n", "duration: nan is not allowed"),
         ("version = 1\nduration = inf\n[services.a]\n", "duration: inf is not allowed"),
         ("version = 1\n[services.a]\nworkers = 1e400\n", "services.a.workers: inf is not allowed"),
-        ("version = 1\n[services.a]\nworkers = 99999999999999999999999\n",
-         "services.a.workers: 99999999999999999999999 is not allowed; must be <= 1000000"),
-        ("version = 1\n[services.a]\nworkers = \"many\"\n",
-         "services.a.workers: 'many' is not allowed; must be an integer"),
+        (
+            "version = 1\n[services.a]\nworkers = 99999999999999999999999\n",
+            "services.a.workers: 99999999999999999999999 is not allowed; must be <= 1000000",
+        ),
+        (
+            'version = 1\n[services.a]\nworkers = "many"\n',
+            "services.a.workers: 'many' is not allowed; must be an integer",
+        ),
         ("version = [1,\n", "not valid TOML"),
-        ("version = 1\nduration = \"5 parsecs\"\n[services.a]\n", "duration: '5 parsecs' is not a duration"),
+        (
+            'version = 1\nduration = "5 parsecs"\n[services.a]\n',
+            "duration: '5 parsecs' is not a duration",
+        ),
     ],
 )
 def test_broken_files_get_one_clear_line(text, expected):
@@ -115,14 +125,33 @@ def test_binary_and_missing_files(tmp_path):
 
 toml_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
-    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=3),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=3)
+    ),
     max_leaves=12,
 )
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.dictionaries(st.sampled_from(["version", "services", "workload", "faults", "network",
-                                        "duration", "seed", "bucket", "x"]), toml_values, max_size=6))
+@given(
+    st.dictionaries(
+        st.sampled_from(
+            [
+                "version",
+                "services",
+                "workload",
+                "faults",
+                "network",
+                "duration",
+                "seed",
+                "bucket",
+                "x",
+            ]
+        ),
+        toml_values,
+        max_size=6,
+    )
+)
 def test_arbitrary_data_never_crashes(data):
     """Whatever the structure, the answer is a Scenario or a ScenarioError: never another error."""
     try:
@@ -145,15 +174,17 @@ def test_arbitrary_bytes_never_crash(tmp_path_factory, blob):
 def test_cli_validate_exit_codes(tmp_path):
     bad = tmp_path / "bad.toml"
     bad.write_text(chain_text().replace("workers = 8\nhold", "workers = -1\nhold"))
-    done = subprocess.run([sys.executable, "-m", "simulator", "validate", str(bad)],
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "simulator", "validate", str(bad)], capture_output=True, text=True
+    )
     assert done.returncode == 2
     assert "Traceback" not in done.stderr
     assert done.stderr.strip() == "error: services.gateway.workers: -1 is not allowed; must be >= 1"
     good = tmp_path / "good.toml"
     good.write_text(chain_text())
-    done = subprocess.run([sys.executable, "-m", "simulator", "validate", str(good)],
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "simulator", "validate", str(good)], capture_output=True, text=True
+    )
     assert done.returncode == 0, done.stderr
 
 
