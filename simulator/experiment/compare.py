@@ -145,6 +145,12 @@ class Interval:
     missing: int = 0
     point: dict[str, Any] = field(default_factory=dict)
 
+    def covers(self, value: float) -> bool:
+        """Whether ``value`` lies in [low, high]; raises when there is no interval (n < 2)."""
+        if self.low is None or self.high is None:
+            raise ValueError(f"no interval for {self.metric} of {self.variant!r} (n = {self.n})")
+        return self.low <= value <= self.high
+
     def row(self) -> dict[str, Any]:
         """A flat row for CSV and JSON (the sweep point's parameters as columns)."""
         data = asdict(self)
@@ -258,7 +264,8 @@ class Comparison:
 
     def values(self, variant: str, metric: str) -> np.ndarray:
         """One metric over one variant's replications (NaN where a run has no value)."""
-        return metric_values(self.runs_of(variant), resolve_metric(metric, self.metrics))
+        runs = self.runs_of(variant)
+        return metric_values(runs, resolve_metric(metric, metric_names(runs)))
 
     def matrix(self, metric: str) -> np.ndarray:
         """One metric as an array of shape (variants, replications)."""

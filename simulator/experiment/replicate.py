@@ -85,9 +85,10 @@ def measure_recovery(
     times, goodput = times[full], goodput[full]
     before = (times >= pre_start - _EPSILON * bucket) & (times < first_start - _EPSILON * bucket)
     width = max(1, min(round(smoothing / bucket), int(np.count_nonzero(before))))
-    if not before.any() or times.size < width + 1 or goodput[before].mean() <= 0:
+    level = float(goodput[before].mean()) if before.any() else 0.0
+    if level <= 0 or times.size < width + 1:
         return Recovered(None, None)
-    capped = np.minimum(goodput, BURST_CAP * goodput[before].mean())
+    capped = np.minimum(goodput, BURST_CAP * level)
     smoothed = forward_means(capped, width)
     try:
         found = recovery_time(
@@ -100,7 +101,7 @@ def measure_recovery(
         )
     except ValueError:  # no whole window before the fault
         return Recovered(None, None)
-    return Recovered(found.seconds, found.recovered, found.level)
+    return Recovered(found.seconds, found.recovered, level)
 
 
 def run_metrics(result: RunResult) -> dict[str, Any]:
