@@ -23,7 +23,7 @@ from simulator.scenario import (
     loads_scenario,
     parse_scenario,
 )
-from simulator.scenario.variants import ScenarioSet, load_scenario_set
+from simulator.scenario.variants import ScenarioSet, load_scenario_set, loads_scenario_set
 
 __version__ = "0.1.0"
 
@@ -41,6 +41,7 @@ __all__ = [
     "load_scenario",
     "load_scenario_set",
     "loads_scenario",
+    "loads_scenario_set",
     "parse_scenario",
     "run",
     "sweep",

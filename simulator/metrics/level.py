@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import math
+
 
 class Level:
     """A piecewise-constant quantity whose area is accumulated into fixed time buckets.
 
-    ``area[b] / bucket`` is the time-average of the level over bucket ``b``; ``total_area / T`` its
+    ``areas[b] / bucket`` is the time-average of the level over bucket ``b``; ``total_area / T`` its
     time-average over the run. Used for Little's law, utilisation and mean queue length.
+    ``change`` runs several times per request, so the common case (still in the same bucket) is
+    kept to a comparison and one multiply-add.
     """
 
-    __slots__ = ("areas", "bucket", "last", "peak", "value")
+    __slots__ = ("areas", "bucket", "end", "index", "last", "last_index", "peak", "value")
 
     def __init__(self, n_buckets: int, bucket: float) -> None:
         self.value = 0
@@ -18,31 +22,34 @@ class Level:
         self.last = 0.0
         self.bucket = bucket
         self.areas = [0.0] * (n_buckets + 1)
+        self.last_index = n_buckets
+        self.index = 0
+        self.end = bucket if n_buckets > 0 else math.inf
 
     def change(self, now: float, delta: int) -> None:
         """Add ``delta`` to the level at time ``now`` (times never go backwards)."""
+        if now > self.end:
+            self._roll(now)
         value = self.value
-        if value and now > self.last:
-            self._accumulate(now, value)
+        if value:
+            self.areas[self.index] += value * (now - self.last)
         self.last = now
         value += delta
         self.value = value
         if value > self.peak:
             self.peak = value
 
-    def _accumulate(self, now: float, value: int) -> None:
-        last = self.last
-        bucket = self.bucket
+    def _roll(self, now: float) -> None:
+        """Close the buckets that ended before ``now`` (their areas complete)."""
+        value = self.value
         areas = self.areas
-        index = int(last / bucket)
-        end = (index + 1) * bucket
-        last_index = len(areas) - 1
-        while now > end and index < last_index:
+        last, index, end = self.last, self.index, self.end
+        while now > end:
             areas[index] += value * (end - last)
             last = end
             index += 1
-            end += bucket
-        areas[min(index, last_index)] += value * (now - last)
+            end = (index + 1) * self.bucket if index < self.last_index else math.inf
+        self.last, self.index, self.end = last, index, end
 
     def close(self, now: float) -> None:
         """Carry the current level up to ``now`` (the end of the run)."""

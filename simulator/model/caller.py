@@ -110,7 +110,7 @@ class Call:
 
     @property
     def orphaned(self) -> bool:
-        """True when this caller or any caller above it has given up."""
+        """True when this caller or any caller above it has given up (checked per work step)."""
         call: Call | None = self
         while call is not None:
             if call.abandoned:
@@ -188,7 +188,10 @@ class CallPath:
         edge = node.edge
         if node.stacks is None:
             edge.attempt(self.env.now)  # type: ignore[union-attr]
-            reply = yield from self.attempt(req, node, parent, node.timeout)
+            if node.timeout is None:  # the common case, inlined: one generator frame less
+                reply = yield from self._exchange(req, node, parent)
+            else:
+                reply = yield from self.attempt(req, node, parent, node.timeout)
         else:
             reply = yield from node.stacks[caller].call(req, node, parent)
         edge.record(self.env.now, reply)  # type: ignore[union-attr]
@@ -293,11 +296,12 @@ class CallPath:
         from simulator.policies.pool import PoolAction
 
         env = self.env
-        token = env.event()
-        acquired = pool.acquire(env.now, token)
+        holder: list[simpy.Event] = []  # the wake-up event, made only if the request must wait
+        acquired = pool.acquire(env.now, holder)
         if acquired.action is PoolAction.WAIT:
             node.edge.pending_waits += 1  # type: ignore[union-attr]
-            acquired = yield token
+            holder.append(env.event())
+            acquired = yield holder[0]
         elif acquired.action is PoolAction.REJECT:
             node.edge.pool_rejections += 1  # type: ignore[union-attr]
             return UNAVAILABLE
@@ -310,7 +314,7 @@ class CallPath:
     def _release(self, pool: ConnectionPool, reusable: bool) -> None:
         handover = pool.release(self.env.now, reusable)
         if handover is not None:
-            handover.token.succeed(handover.acquire)  # type: ignore[attr-defined]
+            handover.token[0].succeed(handover.acquire)  # type: ignore[index]
 
     def _serve_detached(self, req: Request, node: CallNode, call: Call):
         reply = yield from self._serve(req, node, call)

@@ -281,7 +281,7 @@ def sweep_chart(
             ax.plot(positions, means, marker="o", lw=1.8, label=label, **style)
             ax.fill_between(positions, lows, highs, color=style["color"], alpha=0.18, lw=0)
             line += 1
-    if numbers is None:
+    if numbers is None or len(positions) <= 12:
         ax.set_xticks(positions, [str(v) for v in x_param.values])
     label, _ = describe_metric(key)
     x_unit = (

@@ -12,24 +12,19 @@ from simulator.metrics.histogram import bin_edges, bin_midpoints
 from simulator.plots.style import PALETTE, new_figure, shade_faults
 
 
-def seconds_label(value: float, _pos: object = None) -> str:
-    """Human tick labels for seconds: 500µs, 20ms, 1.5s."""
+def format_seconds(value: float, digits: str = ".3g") -> str:
+    """A duration in the unit that reads best: 500µs, 15.3ms, 4.77s (``digits``: a format spec)."""
     if value <= 0:
         return "0"
-    if value < 1e-3:
-        return f"{value * 1e6:g}µs"
-    if value < 1:
-        return f"{value * 1e3:g}ms"
-    return f"{value:g}s"
+    for scale, unit in ((1e-3, "µs"), (1.0, "ms")):
+        if value < scale:
+            return f"{value * 1e3 / scale:{digits}}{unit}"
+    return f"{value:{digits}}s"
 
 
-def format_seconds(value: float) -> str:
-    """A duration with three significant digits: 15.3ms, 4.77s."""
-    if value < 1e-3:
-        return f"{value * 1e6:.3g}µs"
-    if value < 1:
-        return f"{value * 1e3:.3g}ms"
-    return f"{value:.3g}s"
+def seconds_label(value: float, _pos: object = None) -> str:
+    """Tick labels for axes in seconds (matplotlib formatter signature)."""
+    return format_seconds(value, "g")
 
 
 def timeline(result: RunResult) -> Figure:

@@ -62,3 +62,13 @@ def test_executor_names():
             assert isinstance(pool, ProcessPoolExecutor)
     with pytest.raises(ValueError, match="not allowed"), open_executor("threads"):
         pass
+
+
+def test_progress_bar_counts_replications_and_quiet_turns_it_off(scenarios, capsys):
+    compare(scenarios, variants=["ten connections"], replications=2, executor="serial",
+            progress=True)
+    err = capsys.readouterr().err
+    assert "compare" in err and "2/2" in err
+    compare(scenarios, variants=["ten connections"], replications=2, executor="serial",
+            progress=False)
+    assert capsys.readouterr().err == ""

@@ -1,0 +1,102 @@
+"""`simulator compare`, `simulator sweep` and goals in `simulator run`, as a user types them."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+from simulator.cli import main
+from tests.experiment.conftest import small_chain
+
+
+def scenario_file(tmp_path, variants: bool = True):
+    path = tmp_path / "s.toml"
+    path.write_text(small_chain(duration="6s", variants=variants))
+    return path
+
+
+def test_compare_prints_intervals_differences_and_goals(tmp_path, capsys):
+    path = scenario_file(tmp_path)
+    assert main(["compare", str(path), "-r", "2", "--workers", "1", "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "3 variant(s) x 2 replication(s), seeds 3..4 (common random numbers)" in out
+    assert "baseline: ten connections" in out
+    for text in ("goodput", "latency p99", "recovery time", "attempts per request, gateway->auth",
+                 "twelve connections", "gateway retries", "goals:", "p99 <= 500ms"):
+        assert text in out, text
+
+
+def test_compare_json_and_out_files(tmp_path, capsys):
+    path = scenario_file(tmp_path)
+    out = tmp_path / "out"
+    assert main(["compare", str(path), "-r", "2", "--workers", "1", "--quiet", "--json",
+                 "--baseline", "gateway retries", "--variant", "gateway retries",
+                 "--variant", "ten connections", "--out", str(out), "--no-charts"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["baseline"] == "gateway retries"
+    assert data["variants"] == ["gateway retries", "ten connections"]
+    names = {p.name for p in out.iterdir()}
+    assert names == {"summary.json", "replications.csv", "intervals.csv", "differences.csv",
+                     "goals.csv"}
+    rows = list(csv.DictReader((out / "replications.csv").open()))
+    assert len(rows) == 4 and rows[0]["variant"] == "gateway retries"
+
+
+def test_compare_without_variants_runs_the_base(tmp_path, capsys):
+    path = scenario_file(tmp_path, variants=False)
+    assert main(["compare", str(path), "-r", "2", "--workers", "1", "--quiet"]) == 0
+    assert "1 variant(s)" in capsys.readouterr().out
+
+
+def test_sweep_writes_tidy_and_summary_csv_and_a_chart(tmp_path, capsys):
+    path = scenario_file(tmp_path, variants=False)
+    out = tmp_path / "sweep"
+    assert main(["sweep", str(path), "--param", "services.db.connections=6,12",
+                 "--param", "policies.gateway->auth.timeout=300ms,1s", "-r", "2",
+                 "--metric", "p99", "--workers", "1", "--quiet", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "latency p99 over 4 point(s)" in text
+    tidy = list(csv.DictReader((out / "sweep.csv").open()))
+    assert len(tidy) == 8  # 4 points x 2 replications
+    assert tidy[0]["services.db.connections"] == "6"
+    assert tidy[0]["policies.gateway->auth.timeout"] == "300ms"
+    summary = list(csv.DictReader((out / "sweep-summary.csv").open()))
+    assert {"mean", "low", "high", "half_width", "n", "metric"} <= set(summary[0])
+    assert (out / "sweep.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (out / "sweep-2.png").exists()
+
+
+def test_bad_options_are_one_line_and_exit_2(tmp_path, capsys):
+    path = scenario_file(tmp_path)
+    assert main(["sweep", str(path), "--param", "services.db.connections=0", "-r", "1",
+                 "--workers", "1", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.strip() == (
+        "error: at services.db.connections=0: services.db.connections: 0 is not allowed; "
+        "must be >= 1"
+    )
+    assert main(["sweep", str(path), "--param", "workload.rate=10", "--metric", "speed",
+                 "--quiet"]) == 2
+    assert "'speed' is not a metric" in capsys.readouterr().err
+    assert main(["compare", str(path), "--baseline", "nope", "--quiet"]) == 2
+    assert "baseline 'nope'" in capsys.readouterr().err
+    assert main(["compare", str(path), "--workers", "2", "--scheduler", "tcp://127.0.0.1:1",
+                 "--quiet"]) == 2
+    assert "not both" in capsys.readouterr().err
+
+
+def test_run_prints_goals_and_runs_a_variant(tmp_path, capsys):
+    path = scenario_file(tmp_path)
+    assert main(["run", str(path), "--quiet", "--variant", "gateway retries"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("chain [gateway retries]")
+    assert "goals:" in out and "recovery_s <= 3s" in out
+
+
+def test_validate_checks_every_variant(tmp_path, capsys):
+    path = tmp_path / "bad.toml"
+    path.write_text(small_chain() + "[variants.broken.services.db]\nconnections = -1\n")
+    assert main(["validate", str(path)]) == 2
+    assert "variants.broken.services.db.connections" in capsys.readouterr().err
+    assert main(["validate", str(scenario_file(tmp_path))]) == 0
+    assert "3 variant(s)" in capsys.readouterr().out

@@ -1,0 +1,51 @@
+"""The notebooks run top to bottom on a fresh kernel, and each .ipynb matches its paired script."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+jupytext = pytest.importorskip("jupytext")
+nbclient = pytest.importorskip("nbclient")
+pytest.importorskip("ipykernel")
+
+NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
+SCRIPTS = sorted(NOTEBOOKS.glob("*.py"))
+TIME_LIMIT_S = 60
+
+
+def cells(notebook) -> list[tuple[str, str]]:
+    return [(cell.cell_type, cell.source.strip()) for cell in notebook.cells]
+
+
+def test_there_is_a_notebook():
+    assert SCRIPTS, "notebooks/ holds no paired notebook"
+
+
+@pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: p.stem)
+def test_ipynb_and_script_are_in_step(script):
+    paired = script.with_suffix(".ipynb")
+    assert paired.exists(), f"{paired.name} is missing: jupytext --sync {script}"
+    assert cells(jupytext.read(paired)) == cells(jupytext.read(script)), (
+        f"{paired.name} and {script.name} differ: run jupytext --sync {paired}"
+    )
+
+
+@pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: p.stem)
+def test_notebook_runs_headless(script):
+    notebook = jupytext.read(script)
+    started = time.monotonic()
+    nbclient.NotebookClient(
+        notebook,
+        timeout=TIME_LIMIT_S,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(NOTEBOOKS)}},
+    ).execute()
+    elapsed = time.monotonic() - started
+    assert elapsed < TIME_LIMIT_S, f"{script.name} took {elapsed:.0f} s"
+    outputs = [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.outputs]
+    assert not [o for o in outputs if o.output_type == "error"]
+    images = [o for o in outputs if "image/png" in o.get("data", {})]
+    assert len(images) >= 5, "the charts should be shown"
