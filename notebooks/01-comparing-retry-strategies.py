@@ -33,11 +33,14 @@
 
 # %%
 # %matplotlib inline
+import ipywidgets as widgets
 from IPython.display import display
 
 import simulator
+from simulator.experiment.replicate import run_metrics
 from simulator.plots import compare_charts, timeline
 from simulator.report import comparison_text
+from simulator.scenario.variants import deep_merge
 
 # %% [markdown]
 # ## The system and the fault
@@ -104,7 +107,7 @@ breaker = { preset = "opossum", half_open_after = "5s" }
 """
 
 scenarios = simulator.loads_scenario_set(SCENARIO)
-scenarios.names
+print("variants:", ", ".join(scenarios.names))
 
 # %% [markdown]
 # ## One run, looked at closely
@@ -189,13 +192,8 @@ for goal in comparison.goals:
 # means no retry). Watch the recovery after 20 s and the attempts per request. *(Sliders need a
 # live kernel; a static version of the same question follows.)*
 
+
 # %%
-import ipywidgets as widgets  # noqa: E402 - imported where the reader meets it
-
-from simulator.experiment.replicate import run_metrics  # noqa: E402
-from simulator.scenario.variants import deep_merge  # noqa: E402
-
-
 def with_attempts(attempts: int) -> simulator.Scenario:
     """The "retry, no jitter" variant with another number of attempts."""
     data = deep_merge(
@@ -218,10 +216,8 @@ def show(attempts: int = 3) -> None:
     display(timeline(result))
 
 
-widgets.interact(
-    show, attempts=widgets.IntSlider(value=3, min=1, max=5, description="attempts",
-                                     continuous_update=False)
-);
+slider = widgets.IntSlider(value=3, min=1, max=5, description="attempts", continuous_update=False)
+display(widgets.interactive(show, attempts=slider))
 
 # %% [markdown]
 # ### The same question without a slider: a sweep

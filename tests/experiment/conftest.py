@@ -29,7 +29,10 @@ policies."gateway->auth" = { timeout = "300ms", retry = { max_attempts = 3, back
 def small_chain(variants: bool = True, duration: str = "12s", rate: float = 80) -> str:
     """The reference chain through a 3 s database brownout, with three variants."""
     return GOALS + chain_text(
-        duration=duration, rate=rate, auth_timeout="1s", extra=BROWNOUT + (VARIANTS if variants else "")
+        duration=duration,
+        rate=rate,
+        auth_timeout="1s",
+        extra=BROWNOUT + (VARIANTS if variants else ""),
     )
 
 

@@ -9,6 +9,11 @@ from simulator.cli import main
 from tests.experiment.conftest import small_chain
 
 
+def cli(command: str, *paths) -> int:
+    """``main`` with the words of ``command``, each {} replaced by the next path (no spaces)."""
+    return main(command.format(*map(str, paths)).split())
+
+
 def scenario_file(tmp_path, variants: bool = True):
     path = tmp_path / "s.toml"
     path.write_text(small_chain(duration="6s", variants=variants))
@@ -17,43 +22,58 @@ def scenario_file(tmp_path, variants: bool = True):
 
 def test_compare_prints_intervals_differences_and_goals(tmp_path, capsys):
     path = scenario_file(tmp_path)
-    assert main(["compare", str(path), "-r", "2", "--workers", "1", "--quiet"]) == 0
+    assert cli("compare {} -r 2 --workers 1 --quiet", path) == 0
     out = capsys.readouterr().out
     assert "3 variant(s) x 2 replication(s), seeds 3..4 (common random numbers)" in out
     assert "baseline: ten connections" in out
-    for text in ("goodput", "latency p99", "recovery time", "attempts per request, gateway->auth",
-                 "twelve connections", "gateway retries", "goals:", "p99 <= 500ms"):
+    for text in (
+        "goodput",
+        "latency p99",
+        "recovery time",
+        "attempts per request, gateway->auth",
+        "twelve connections",
+        "gateway retries",
+        "goals:",
+        "p99 <= 500ms",
+    ):
         assert text in out, text
 
 
 def test_compare_json_and_out_files(tmp_path, capsys):
     path = scenario_file(tmp_path)
     out = tmp_path / "out"
-    assert main(["compare", str(path), "-r", "2", "--workers", "1", "--quiet", "--json",
-                 "--baseline", "gateway retries", "--variant", "gateway retries",
-                 "--variant", "ten connections", "--out", str(out), "--no-charts"]) == 0
+    command = ["compare", str(path), "-r", "2", "--workers", "1", "--quiet", "--json"]
+    command += ["--baseline", "gateway retries", "--variant", "gateway retries"]
+    command += ["--variant", "ten connections", "--out", str(out), "--no-charts"]
+    assert main(command) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["baseline"] == "gateway retries"
     assert data["variants"] == ["gateway retries", "ten connections"]
     names = {p.name for p in out.iterdir()}
-    assert names == {"summary.json", "replications.csv", "intervals.csv", "differences.csv",
-                     "goals.csv"}
+    assert names == {
+        "summary.json",
+        "replications.csv",
+        "intervals.csv",
+        "differences.csv",
+        "goals.csv",
+    }
     rows = list(csv.DictReader((out / "replications.csv").open()))
     assert len(rows) == 4 and rows[0]["variant"] == "gateway retries"
 
 
 def test_compare_without_variants_runs_the_base(tmp_path, capsys):
     path = scenario_file(tmp_path, variants=False)
-    assert main(["compare", str(path), "-r", "2", "--workers", "1", "--quiet"]) == 0
+    assert cli("compare {} -r 2 --workers 1 --quiet", path) == 0
     assert "1 variant(s)" in capsys.readouterr().out
 
 
 def test_sweep_writes_tidy_and_summary_csv_and_a_chart(tmp_path, capsys):
     path = scenario_file(tmp_path, variants=False)
     out = tmp_path / "sweep"
-    assert main(["sweep", str(path), "--param", "services.db.connections=6,12",
-                 "--param", "policies.gateway->auth.timeout=300ms,1s", "-r", "2",
-                 "--metric", "p99", "--workers", "1", "--quiet", "--out", str(out)]) == 0
+    params = "--param services.db.connections=6,12 --param policies.gateway->auth.timeout=300ms,1s"
+    assert (
+        cli(f"sweep {{}} {params} -r 2 --metric p99 --workers 1 --quiet --out {{}}", path, out) == 0
+    )
     text = capsys.readouterr().out
     assert "latency p99 over 4 point(s)" in text
     tidy = list(csv.DictReader((out / "sweep.csv").open()))
@@ -68,20 +88,17 @@ def test_sweep_writes_tidy_and_summary_csv_and_a_chart(tmp_path, capsys):
 
 def test_bad_options_are_one_line_and_exit_2(tmp_path, capsys):
     path = scenario_file(tmp_path)
-    assert main(["sweep", str(path), "--param", "services.db.connections=0", "-r", "1",
-                 "--workers", "1", "--quiet"]) == 2
+    assert cli("sweep {} --param services.db.connections=0 -r 1 --workers 1 --quiet", path) == 2
     err = capsys.readouterr().err
     assert err.strip() == (
         "error: at services.db.connections=0: services.db.connections: 0 is not allowed; "
         "must be >= 1"
     )
-    assert main(["sweep", str(path), "--param", "workload.rate=10", "--metric", "speed",
-                 "--quiet"]) == 2
+    assert cli("sweep {} --param workload.rate=10 --metric speed --quiet", path) == 2
     assert "'speed' is not a metric" in capsys.readouterr().err
-    assert main(["compare", str(path), "--baseline", "nope", "--quiet"]) == 2
+    assert cli("compare {} --baseline nope --quiet", path) == 2
     assert "baseline 'nope'" in capsys.readouterr().err
-    assert main(["compare", str(path), "--workers", "2", "--scheduler", "tcp://127.0.0.1:1",
-                 "--quiet"]) == 2
+    assert cli("compare {} --workers 2 --scheduler tcp://127.0.0.1:1 --quiet", path) == 2
     assert "not both" in capsys.readouterr().err
 
 

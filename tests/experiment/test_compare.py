@@ -61,8 +61,13 @@ def test_same_seed_gives_the_same_arrivals_in_every_variant(comparison):
 
 
 def test_identical_variants_differ_by_exactly_zero(scenarios):
-    same = compare(scenarios, variants=["base", "ten connections"], replications=3,
-                   executor="serial", progress=False)
+    same = compare(
+        scenarios,
+        variants=["base", "ten connections"],
+        replications=3,
+        executor="serial",
+        progress=False,
+    )
     for metric in ("goodput_rps", "latency_p99_s", "wasted_work_s"):
         difference = same.difference("ten connections", metric)
         assert (difference.mean, difference.half_width) == (0.0, 0.0)
@@ -71,8 +76,14 @@ def test_identical_variants_differ_by_exactly_zero(scenarios):
 def test_crn_narrows_the_interval_of_a_difference(scenarios):
     """The same pair of variants, paired by seed (CRN) versus with seeds of their own."""
     crn = compare(scenarios, variants=PAIR, replications=6, executor="serial", progress=False)
-    independent = compare(scenarios, variants=PAIR, replications=6, executor="serial",
-                          progress=False, common_random_numbers=False)
+    independent = compare(
+        scenarios,
+        variants=PAIR,
+        replications=6,
+        executor="serial",
+        progress=False,
+        common_random_numbers=False,
+    )
     assert [r.seed for r in independent.runs_of(PAIR[1])] == [9, 10, 11, 12, 13, 14]
     for metric in ("goodput_rps", "success_ratio", "latency_mean_s"):
         paired = crn.difference(PAIR[1], metric)
@@ -89,7 +100,11 @@ def test_intervals_and_differences_are_those_of_the_replications(comparison):
     expected = mean_ci(values)
     found = comparison.interval("twelve connections", "goodput_rps")
     assert (found.mean, found.low, found.high, found.n) == (
-        expected.mean, expected.low, expected.high, 4)
+        expected.mean,
+        expected.low,
+        expected.high,
+        4,
+    )
     base = comparison.values("ten connections", "goodput_rps")
     expected = paired_difference(values, base)
     found = comparison.difference("twelve connections", "goodput_rps")
@@ -99,8 +114,9 @@ def test_intervals_and_differences_are_those_of_the_replications(comparison):
 
 def test_interval_covers_the_mm1_mean_sojourn_time():
     """M/M/1 with lambda = 50/s and mu = 100/s: mean time in system 1 / (mu - lambda) = 20 ms."""
-    result = compare(simulator.loads_scenario(MM1), replications=8, executor="serial",
-                     progress=False)
+    result = compare(
+        simulator.loads_scenario(MM1), replications=8, executor="serial", progress=False
+    )
     interval = result.interval("base", "mean_latency")
     assert interval.n == 8
     assert interval.covers(0.020)
@@ -139,7 +155,8 @@ def test_results_are_plain_data(comparison):
     frame = comparison.to_frame()
     assert frame.shape[0] == 12
     assert frame.groupby("variant")["goodput_rps"].mean()["twelve connections"] == pytest.approx(
-        comparison.interval("twelve connections", "goodput_rps").mean)
+        comparison.interval("twelve connections", "goodput_rps").mean
+    )
     example = comparison.example("gateway retries")
     assert example is not None and example.seed == 3
     assert comparison.runs_of("gateway retries")[1].result is None  # only replication 0 kept

@@ -34,7 +34,10 @@ def test_dask_local_cluster_gives_identical_results(scenarios, serial_json):
     distributed = pytest.importorskip("distributed")
     with (
         distributed.LocalCluster(
-            n_workers=1, threads_per_worker=1, processes=True, host="127.0.0.1",
+            n_workers=1,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
             dashboard_address=None,
         ) as cluster,
         distributed.Client(cluster) as client,
@@ -42,11 +45,19 @@ def test_dask_local_cluster_gives_identical_results(scenarios, serial_json):
         on_dask = compare(scenarios, replications=2, executor=client, progress=False)
         assert on_dask.to_json() == serial_json
         by_address = sweep(
-            scenarios, {"services.db.connections": [10, 12]}, replications=1,
-            scheduler=cluster.scheduler_address, progress=False,
+            scenarios,
+            {"services.db.connections": [10, 12]},
+            replications=1,
+            scheduler=cluster.scheduler_address,
+            progress=False,
         )
-    here = sweep(scenarios, {"services.db.connections": [10, 12]}, replications=1,
-                 executor="serial", progress=False)
+    here = sweep(
+        scenarios,
+        {"services.db.connections": [10, 12]},
+        replications=1,
+        executor="serial",
+        progress=False,
+    )
     assert by_address.to_json() == here.to_json()
 
 
@@ -65,10 +76,12 @@ def test_executor_names():
 
 
 def test_progress_bar_counts_replications_and_quiet_turns_it_off(scenarios, capsys):
-    compare(scenarios, variants=["ten connections"], replications=2, executor="serial",
-            progress=True)
+    compare(
+        scenarios, variants=["ten connections"], replications=2, executor="serial", progress=True
+    )
     err = capsys.readouterr().err
     assert "compare" in err and "2/2" in err
-    compare(scenarios, variants=["ten connections"], replications=2, executor="serial",
-            progress=False)
+    compare(
+        scenarios, variants=["ten connections"], replications=2, executor="serial", progress=False
+    )
     assert capsys.readouterr().err == ""

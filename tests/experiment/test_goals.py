@@ -12,12 +12,15 @@ from tests.conftest import chain_text
 SUMMARY = {
     "goodput_rps": 95.5,
     "success_ratio": 0.98,
-    "latency_s": {"success": {"p50": 0.01, "p90": 0.05, "p99": 0.25, "p999": 0.4,
-                              "mean": 0.02, "max": 0.9}},
+    "latency_s": {
+        "success": {"p50": 0.01, "p90": 0.05, "p99": 0.25, "p999": 0.4, "mean": 0.02, "max": 0.9}
+    },
     "services": {"auth": {"wasted_work_s": 1.5}, "db": {"wasted_work_s": 2.0}},
     "requests": {"offered": 1000},
-    "edges": {"gateway->auth": {"calls": 1000, "attempts": 1500},
-              "auth->db": {"calls": 1400, "amplification": 1.4}},
+    "edges": {
+        "gateway->auth": {"calls": 1000, "attempts": 1500},
+        "auth->db": {"calls": 1400, "amplification": 1.4},
+    },
 }
 
 
@@ -31,8 +34,9 @@ def test_summary_metrics_flatten_the_headline_numbers():
 
 
 def test_each_goal_is_met_or_missed_with_the_value_measured():
-    rows = evaluate(["p99 <= 200ms", "success_ratio >= 97%", "goodput_rps > 100",
-                     "wasted_work_s < 5s"], SUMMARY)
+    rows = evaluate(
+        ["p99 <= 200ms", "success_ratio >= 97%", "goodput_rps > 100", "wasted_work_s < 5s"], SUMMARY
+    )
     assert [(r.metric, r.measured, r.met) for r in rows] == [
         ("p99", 0.25, False),
         ("success_ratio", 0.98, True),

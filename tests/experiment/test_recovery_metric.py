@@ -14,11 +14,14 @@ from tests.conftest import chain_text
 def fake_run(goodput: list[float], windows=(("brownout db", 10.0, 20.0),), warmup: str = "0s"):
     """A RunResult with a hand-made goodput series (1 s buckets)."""
     scenario = simulator.loads_scenario(
-        chain_text(duration=f"{len(goodput)}s").replace('seed = 3', f'seed = 3\nwarmup = "{warmup}"')
+        chain_text(duration=f"{len(goodput)}s").replace(
+            "seed = 3", f'seed = 3\nwarmup = "{warmup}"'
+        )
     )
     series = {"time": np.arange(len(goodput), dtype=float), "goodput_rps": np.array(goodput, float)}
-    return RunResult(scenario=scenario, seed=3, summary={}, timeseries=series,
-                     fault_windows=tuple(windows))
+    return RunResult(
+        scenario=scenario, seed=3, summary={}, timeseries=series, fault_windows=tuple(windows)
+    )
 
 
 def test_clean_step_recovers_at_the_step():
@@ -59,13 +62,16 @@ def test_no_fault_or_no_time_before_it_is_not_measured():
 
 
 def test_run_metrics_carry_recovery_of_a_real_run():
-    text = chain_text(duration="20s", extra="""
+    text = chain_text(
+        duration="20s",
+        extra="""
 [[faults]]
 kind = "outage"
 target = "auth"
 start = "6s"
 duration = "4s"
-""")
+""",
+    )
     metrics = run_metrics(simulator.run(simulator.loads_scenario(text)))
     assert metrics["recovered"] is True
     assert metrics["recovery_s"] == 0.0  # refused connections fail fast: nothing to drain

@@ -43,21 +43,30 @@ def test_grid_runs_every_point_and_replication_on_the_same_seeds(scenarios):
     assert {r["seed"] for r in rows} == {3, 4}
     summary = [r for r in result.summary_rows() if r["metric"] == "goodput_rps"]
     assert len(summary) == 4 and all(r["n"] == 2 for r in summary)
-    worse = result.interval("goodput", "base", {"services.db.connections": 6,
-                                                 "faults.0.slowdown": 50})
-    better = result.interval("goodput", "base", {"services.db.connections": 12,
-                                                  "faults.0.slowdown": 10})
+    worse = result.interval(
+        "goodput", "base", {"services.db.connections": 6, "faults.0.slowdown": 50}
+    )
+    better = result.interval(
+        "goodput", "base", {"services.db.connections": 12, "faults.0.slowdown": 10}
+    )
     assert worse.mean < better.mean
     assert result.to_frame().shape[0] == 8
 
 
 def test_sweep_crossed_with_variants(scenarios):
-    result = sweep(scenarios, {"workload.rate": [40, 80]}, variants=["all"], replications=1,
-                   executor="serial", progress=False)
+    result = sweep(
+        scenarios,
+        {"workload.rate": [40, 80]},
+        variants=["all"],
+        replications=1,
+        executor="serial",
+        progress=False,
+    )
     assert result.variants == ("ten connections", "twelve connections", "gateway retries")
     assert len(result.runs) == 6
-    offered = {(r.variant, r.point["workload.rate"]): r.summary["requests"]["offered"]
-               for r in result.runs}
+    offered = {
+        (r.variant, r.point["workload.rate"]): r.summary["requests"]["offered"] for r in result.runs
+    }
     assert offered[("gateway retries", 40)] == offered[("ten connections", 40)]  # CRN
 
 

@@ -65,7 +65,7 @@ def test_a_file_without_variants_runs_its_base():
 def test_errors_in_a_variant_name_the_variant_and_the_key():
     text = small_chain(variants=False) + (
         '[variants."bad pool"]\nservices.db.connections = 0\n'
-        '[variants.typo.services.db]\nconections = 3\n'
+        "[variants.typo.services.db]\nconections = 3\n"
     )
     with pytest.raises(ScenarioError) as caught:
         loads_scenario_set(text)
@@ -83,7 +83,9 @@ def test_variant_names_base_and_nested_variants_are_refused():
     assert "'base' is reserved" in caught.value.problems[0]
     with pytest.raises(ScenarioError) as caught:
         loads_scenario_set(chain_text() + "[variants.a.variants.b]\nseed = 4\n")
-    assert caught.value.problems == ["variants.a.variants: variants cannot declare variants of their own"]
+    assert caught.value.problems == [
+        "variants.a.variants: variants cannot declare variants of their own"
+    ]
 
 
 def test_unknown_variant_lists_the_known_ones(variants_file):
@@ -101,10 +103,16 @@ def test_missing_file_is_one_line(tmp_path):
     ("text", "parts"),
     [
         ("services.db.connections", ["services", "db", "connections"]),
-        ('policies."gateway->auth".retry.max_attempts', ["policies", "gateway->auth", "retry", "max_attempts"]),
+        (
+            'policies."gateway->auth".retry.max_attempts',
+            ["policies", "gateway->auth", "retry", "max_attempts"],
+        ),
         ("policies.gateway->auth.retry", ["policies", "gateway->auth", "retry"]),
         ("services.'db.primary'.connections", ["services", "db.primary", "connections"]),
-        ('services.gateway.routes."POST /a".status', ["services", "gateway", "routes", "POST /a", "status"]),
+        (
+            'services.gateway.routes."POST /a".status',
+            ["services", "gateway", "routes", "POST /a", "status"],
+        ),
         ("faults.0.slowdown", ["faults", "0", "slowdown"]),
     ],
 )
@@ -132,5 +140,10 @@ def test_set_key_creates_tables_and_indexes_lists():
 
 def test_values_read_as_toml_with_bare_words_as_strings():
     assert [parse_value(v) for v in split_values('1, 2.5,true, 5s,"none", { a = 1, b = 2 }')] == [
-        1, 2.5, True, "5s", "none", {"a": 1, "b": 2},
+        1,
+        2.5,
+        True,
+        "5s",
+        "none",
+        {"a": 1, "b": 2},
     ]

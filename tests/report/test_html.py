@@ -9,15 +9,16 @@ import re
 import matplotlib.image
 import pytest
 
-from simulator.cli import main
 from tests.experiment.conftest import small_chain
+from tests.experiment.test_cli_experiments import cli
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
 
 def embedded_images(page: str) -> list[bytes]:
-    return [base64.b64decode(data) for data in re.findall(r'src="data:image/png;base64,([^"]+)"',
-                                                           page)]
+    return [
+        base64.b64decode(data) for data in re.findall(r'src="data:image/png;base64,([^"]+)"', page)
+    ]
 
 
 def assert_self_contained(page: str) -> None:
@@ -36,37 +37,59 @@ def compare_report(tmp_path_factory):
     folder = tmp_path_factory.mktemp("compare")
     path = folder / "s.toml"
     path.write_text(small_chain(duration="6s"))
-    assert main(["compare", str(path), "-r", "2", "--workers", "1", "--quiet",
-                 "--report", str(folder / "report")]) == 0
-    return folder / "report", path
+    assert cli("compare {} -r 2 --workers 1 --quiet --report {}", path, folder / "report") == 0
+    return folder / "report"
 
 
 def test_compare_report_names_every_variant_and_embeds_its_charts(compare_report):
-    folder, scenario = compare_report
+    folder = compare_report
     page = (folder / "report.html").read_text()
     assert_self_contained(page)
     for variant in ("ten connections", "twelve connections", "gateway retries"):
         assert variant in page
     assert len(embedded_images(page)) == 7  # bars, differences, CDF, amplification, 3 timelines
-    for text in ("Goals", "p99 &lt;= 500ms", "Means and paired differences", "95% CI",
-                 "common random numbers", "numpy", "simpy", "python"):
+    for text in (
+        "Goals",
+        "p99 &lt;= 500ms",
+        "Means and paired differences",
+        "95% CI",
+        "common random numbers",
+        "numpy",
+        "simpy",
+        "python",
+    ):
         assert text in page, text
     assert "[variants.&quot;twelve connections&quot;]" in page  # the scenario file itself
-    for name in ("summary.json", "replications.csv", "intervals.csv", "differences.csv",
-                 "comparison.png", "latency_cdf.png", "amplification.png"):
+    for name in (
+        "summary.json",
+        "replications.csv",
+        "intervals.csv",
+        "differences.csv",
+        "comparison.png",
+        "latency_cdf.png",
+        "amplification.png",
+    ):
         assert (folder / name).stat().st_size > 0, name
 
 
 def test_run_report(tmp_path, capsys):
     path = tmp_path / "s.toml"
     path.write_text(small_chain(duration="6s", variants=False))
-    assert main(["run", str(path), "--quiet", "--report", str(tmp_path / "r")]) == 0
+    assert cli("run {} --quiet --report {}", path, tmp_path / "r") == 0
     assert "report.html" in capsys.readouterr().out
     page = (tmp_path / "r" / "report.html").read_text()
     assert_self_contained(page)
     assert len(embedded_images(page)) == 2
-    for text in ("seed", "3", "Requests by outcome", "Services", "Hops", "recovery_s &lt;= 3s",
-                 "MISSED", "brownout"):
+    for text in (
+        "seed",
+        "3",
+        "Requests by outcome",
+        "Services",
+        "Hops",
+        "recovery_s &lt;= 3s",
+        "MISSED",
+        "brownout",
+    ):
         assert text in page, text
     assert (tmp_path / "r" / "summary.json").exists()
 
@@ -74,8 +97,8 @@ def test_run_report(tmp_path, capsys):
 def test_sweep_report(tmp_path):
     path = tmp_path / "s.toml"
     path.write_text(small_chain(duration="6s", variants=False))
-    assert main(["sweep", str(path), "--param", "services.db.connections=6,12", "-r", "2",
-                 "--workers", "1", "--quiet", "--report", str(tmp_path / "r")]) == 0
+    command = "sweep {} --param services.db.connections=6,12 -r 2 --workers 1 --quiet --report {}"
+    assert cli(command, path, tmp_path / "r") == 0
     page = (tmp_path / "r" / "report.html").read_text()
     assert_self_contained(page)
     assert "services.db.connections" in page and "goodput" in page
