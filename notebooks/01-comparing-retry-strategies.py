@@ -253,8 +253,9 @@ frame.groupby("variant")[["goodput_rps", "latency_p99_s", "gateway->auth.amplifi
 # * Jitter spreads retries out in time; it matters when many clients fail *together* (an outage
 #   that ends at one instant), less when the failures are caused by load.
 # * A **retry budget** keeps the benefit of retrying the occasional unlucky request while capping
-#   the extra load; a **circuit breaker** stops calling a dependency that is failing and lets it
-#   recover.
+#   the extra load. A **circuit breaker** stops calling a dependency that is failing, so callers
+#   fail fast (look at its p99) and the dependency is left alone to recover; the price is the
+#   requests it turns away while open, some of which would have succeeded.
 # * Compare strategies on common random numbers and read the interval of the *difference*, not
 #   two overlapping bars.
 #

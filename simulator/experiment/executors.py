@@ -10,6 +10,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import sys
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
@@ -33,10 +34,13 @@ def available_cores() -> int:
 
 
 def _pool_context() -> multiprocessing.context.BaseContext:
-    """Fork on Linux (fast, and a script without a ``__main__`` guard is not re-run in every
-    worker); elsewhere the platform's default (spawn on macOS and Windows)."""
+    """Fork on Linux when this process has a single thread (fast, and a script without a
+    ``__main__`` guard is not re-run in every worker); forkserver when other threads run (Jupyter,
+    Dask), since forking a threaded process can deadlock; elsewhere the platform's default."""
     if sys.platform == "linux":
-        return multiprocessing.get_context("fork")
+        return multiprocessing.get_context(
+            "fork" if threading.active_count() == 1 else "forkserver"
+        )
     return multiprocessing.get_context()  # pragma: no cover - not Linux
 
 
@@ -116,15 +120,16 @@ def map_in_order(
     from tqdm.auto import tqdm
 
     results: list[Any] = [None] * len(tasks)
+    # Submit before the progress bar starts its monitor thread: a pool forks its workers here.
+    futures: dict[Future[R], int] = (
+        {} if executor is None else {executor.submit(function, t): i for i, t in enumerate(tasks)}
+    )
     with tqdm(total=len(tasks), desc=description, unit="run", disable=not progress) as bar:
         if executor is None:
             for i, task in enumerate(tasks):
                 results[i] = function(task)
                 bar.update(1)
             return results
-        futures: dict[Future[R], int] = {
-            executor.submit(function, task): i for i, task in enumerate(tasks)
-        }
         try:
             for future in as_completed(futures):
                 results[futures[future]] = future.result()

@@ -281,12 +281,11 @@ def sweep_chart(
             ax.plot(positions, means, marker="o", lw=1.8, label=label, **style)
             ax.fill_between(positions, lows, highs, color=style["color"], alpha=0.18, lw=0)
             line += 1
-    if numbers is None or len(positions) <= 12:
+    labelled = numbers is None or len(positions) <= 12  # ticks show the values as written
+    if labelled:
         ax.set_xticks(positions, [str(v) for v in x_param.values])
     label, _ = describe_metric(key)
-    x_unit = (
-        " (s)" if numbers is not None and any(isinstance(v, str) for v in x_param.values) else ""
-    )
+    x_unit = " (s)" if not labelled and any(isinstance(v, str) for v in x_param.values) else ""
     ax.set_xlabel(f"{x_key}{x_unit}")
     ax.set_ylabel(f"{label} ({unit})" if unit else label)
     ax.set_title(
