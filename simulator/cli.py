@@ -67,7 +67,7 @@ def _wrote(written: list[Path]) -> None:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from simulator.scenario.variants import read_scenario_text
+    from simulator.scenario.loading import read_scenario_text
 
     text = read_scenario_text(Path(args.file))
     if args.variant:

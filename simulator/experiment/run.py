@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from simulator.experiment.recovery import measure_recovery
 from simulator.experiment.result import RunResult
 from simulator.metrics.histogram import percentiles_from_counts
 from simulator.metrics.recorder import EDGE_COUNTERS, Recorder, outcome_matrix
@@ -207,7 +208,7 @@ def freeze(scenario: Scenario, seed: int, recorder: Recorder) -> RunResult:
         "success": _readonly(np.asarray(client.latency_ok.counts, dtype=np.int64)),
         "all": _readonly(np.asarray(client.latency_all.counts, dtype=np.int64)),
     }
-    return RunResult(
+    result = RunResult(
         scenario=scenario,
         seed=seed,
         summary=summary,
@@ -215,3 +216,10 @@ def freeze(scenario: Scenario, seed: int, recorder: Recorder) -> RunResult:
         latency_hist=hist,
         fault_windows=tuple((f"{f.kind} {f.target}", f.start, f.end) for f in scenario.faults),
     )
+    recovery = measure_recovery(result)
+    summary["recovery"] = {
+        "after_last_fault_s": _num(recovery.seconds),
+        "recovered": recovery.recovered,
+        "pre_fault_goodput_rps": _num(recovery.level),
+    }
+    return result

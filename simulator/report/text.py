@@ -85,6 +85,17 @@ def summary_text(result: RunResult) -> str:
         for name, e in s["edges"].items()
     ]
     lines += _table(["hop", "calls", "timeouts", "failed"], rows)
+    recovery = s.get("recovery", {})
+    if recovery.get("recovered") is True:
+        lines.append(
+            f"\nrecovery: goodput back to 95 % of its pre-fault level "
+            f"{recovery['after_last_fault_s']:g} s after the last fault ended"
+        )
+    elif recovery.get("recovered") is False:
+        lines.append(
+            "\nrecovery: did NOT recover: goodput stayed below 95 % of its pre-fault level "
+            "to the end of the run (a metastable failure?)"
+        )
     if s["faults"]:
         lines.append("")
         lines += _table(

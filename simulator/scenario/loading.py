@@ -46,9 +46,8 @@ def loads_scenario(text: str, source: str = "<string>") -> Scenario:
     return parse_scenario(data)
 
 
-def load_scenario(path: str | Path) -> Scenario:
-    """Read and validate a scenario file."""
-    path = Path(path)
+def read_scenario_text(path: Path) -> str:
+    """A scenario file's text, with one clear line for a file that cannot be a scenario."""
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
@@ -62,11 +61,12 @@ def load_scenario(path: str | Path) -> Scenario:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
-        raise ScenarioError(
-            [f"{path}: not a text file (not UTF-8); a scenario is a TOML file"]
-        ) from None
+        text = "\x00"
     if "\x00" in text:
-        raise ScenarioError(
-            [f"{path}: not a text file (contains NUL bytes); a scenario is a TOML file"]
-        )
-    return loads_scenario(text, str(path))
+        raise ScenarioError([f"{path}: not a text file; a scenario is a UTF-8 TOML file"])
+    return text
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and validate a scenario file."""
+    return loads_scenario(read_scenario_text(Path(path)), str(path))

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from simulator.scenario.errors import ScenarioError, format_path
-from simulator.scenario.loading import MAX_FILE_BYTES, parse_scenario
+from simulator.scenario.loading import parse_scenario, read_scenario_text
 from simulator.scenario.schema import Scenario
 
 BASE = "base"
@@ -162,27 +162,6 @@ def loads_scenario_set(text: str, source: str = "<string>") -> ScenarioSet:
     except RecursionError:
         raise ScenarioError([f"{source}: not valid TOML: nested too deeply"]) from None
     return scenario_set(data, text=text, source=source)
-
-
-def read_scenario_text(path: Path) -> str:
-    """A scenario file's text, with one clear line for a file that cannot be a scenario."""
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise ScenarioError([f"{path}: no such file"]) from None
-    except IsADirectoryError:
-        raise ScenarioError([f"{path}: is a directory, not a scenario file"]) from None
-    except OSError as error:
-        raise ScenarioError([f"{path}: cannot be read: {error.strerror}"]) from None
-    if len(raw) > MAX_FILE_BYTES:
-        raise ScenarioError([f"{path}: {len(raw)} bytes is too large; must be <= {MAX_FILE_BYTES}"])
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        text = "\x00"
-    if "\x00" in text:
-        raise ScenarioError([f"{path}: not a text file; a scenario is a UTF-8 TOML file"])
-    return text
 
 
 def load_scenario_set(path: str | Path) -> ScenarioSet:

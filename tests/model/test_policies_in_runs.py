@@ -71,7 +71,9 @@ def test_breaker_sheds_load_during_an_outage_and_recovers_after():
     edge = s["edges"]["gateway->auth"]
     states = [state for _, state in edge["breakers"]["gateway->auth"]["transitions"]]
     assert states[:3] == ["open", "half_open", "closed"]
-    opened, half_open, _closed = (t for t, _ in edge["breakers"]["gateway->auth"]["transitions"][:3])
+    opened, half_open, _closed = (
+        t for t, _ in edge["breakers"]["gateway->auth"]["transitions"][:3]
+    )
     # opossum trips when failures exceed 50 % of the rolling 10 s window: with 10 s of successes
     # before the outage, that takes about 5 s of failures (the window moves in 1 s buckets).
     assert 14 < opened < 16

