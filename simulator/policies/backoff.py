@@ -11,11 +11,12 @@ so each request's retry sequence needs its own :class:`Backoff` (they restart at
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
+from simulator.policies.presets import fill_preset
 from simulator.units import MAX_SECONDS, ConfigModel, Duration
 
 Uniform = Callable[[], float]
@@ -60,16 +61,6 @@ BACKOFF_PRESETS: dict[str, dict[str, Any]] = {
     # Polly v8 Exponential + UseJitter (the .NET HTTP resilience handler's defaults), Delay 2 s.
     "polly": {"kind": "exponential", "base": 2.0, "jitter": "polly_v2"},
 }
-
-
-def fill_preset(data: Any, presets: Mapping[str, Mapping[str, Any]]) -> Any:
-    """Fill a raw config mapping with its named preset's values for the keys the user left out."""
-    if not isinstance(data, Mapping):
-        return data
-    name = data.get("preset")
-    if not isinstance(name, str) or name not in presets:
-        return data  # no preset, or a bad name that the Literal field will report
-    return {**presets[name], **data}
 
 
 def _power(factor: float, exponent: float) -> float:

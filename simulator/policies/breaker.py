@@ -23,6 +23,7 @@ from typing import Any, Literal, TypeAlias
 from pydantic import Field, model_validator
 
 from simulator.outcomes import Outcome
+from simulator.policies.presets import fill_preset
 from simulator.units import ConfigModel, Duration, OptionalDuration
 
 BreakerState: TypeAlias = Literal["closed", "open", "half_open"]
@@ -229,11 +230,7 @@ class BreakerConfig(ConfigModel):
     @classmethod
     def _fill_preset(cls, data: Any) -> Any:
         """Fill the preset's values under the user's keys."""
-        if isinstance(data, dict) and data.get("preset") is not None:
-            preset = _PRESETS.get(data["preset"])
-            if preset is not None:  # an unknown name is reported by the Literal check
-                return {**preset, **data}
-        return data
+        return fill_preset(data, _PRESETS)
 
 
 class _Window(ABC):

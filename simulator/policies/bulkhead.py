@@ -13,6 +13,7 @@ from typing import Any, Literal, TypeAlias
 
 from pydantic import Field, model_validator
 
+from simulator.policies.presets import fill_preset
 from simulator.units import ConfigModel, Duration
 
 BulkheadPreset: TypeAlias = Literal["hystrix_semaphore", "resilience4j", "envoy"]
@@ -53,11 +54,7 @@ class BulkheadConfig(ConfigModel):
     @classmethod
     def _fill_preset(cls, data: Any) -> Any:
         """Fill the preset's values under the user's keys."""
-        if isinstance(data, dict) and data.get("preset") is not None:
-            preset = _PRESETS.get(data["preset"])
-            if preset is not None:  # an unknown name is reported by the Literal check
-                return {**preset, **data}
-        return data
+        return fill_preset(data, _PRESETS)
 
     @model_validator(mode="after")
     def _queue_needs_wait(self) -> BulkheadConfig:

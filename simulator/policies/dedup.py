@@ -29,7 +29,8 @@ from typing import Any, ClassVar, Literal, NamedTuple
 from pydantic import Field
 
 from simulator.outcomes import Outcome, Reply
-from simulator.policies.fallback import OutcomeLabels, PresetConfig, outcome_set
+from simulator.policies.presets import PresetConfig
+from simulator.policies.selectors import OutcomeLabels, outcome_set
 from simulator.units import Duration, OptionalDuration
 
 DedupMode = Literal["singleflight", "hold", "coalesce"]

@@ -26,7 +26,8 @@ from typing import Any, ClassVar, Literal
 from pydantic import Field
 
 from simulator.outcomes import Reply
-from simulator.policies.fallback import OutcomeLabels, PresetConfig, outcome_set
+from simulator.policies.presets import PresetConfig
+from simulator.policies.selectors import OutcomeLabels, outcome_set
 from simulator.units import OptionalDuration
 
 GRPC_MAX_HEDGES = 4  # gRPC treats maxAttempts above 5 as 5

@@ -22,7 +22,7 @@ from typing import ClassVar, Literal, NamedTuple
 
 from pydantic import Field
 
-from simulator.policies.fallback import PresetConfig
+from simulator.policies.presets import PresetConfig
 from simulator.units import Duration
 
 MAX_SOCKETS = 1_000_000

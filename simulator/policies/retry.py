@@ -22,8 +22,8 @@ from simulator.policies.backoff import (
     BackoffConfig,
     PresetName,
     Uniform,
-    fill_preset,
 )
+from simulator.policies.presets import fill_preset
 from simulator.units import ConfigModel, OptionalDuration
 
 DEFAULT_RETRY_ON: tuple[str, ...] = (

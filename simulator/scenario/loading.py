@@ -35,15 +35,19 @@ def parse_scenario(data: dict[str, Any]) -> Scenario:
     return scenario
 
 
-def loads_scenario(text: str, source: str = "<string>") -> Scenario:
-    """Parse TOML text into a Scenario."""
+def parse_toml(text: str, source: str = "<string>") -> dict[str, Any]:
+    """TOML text to a mapping (data only: nothing in it is ever evaluated), or one clear line."""
     try:
-        data = tomllib.loads(text)
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise ScenarioError([f"{source}: not valid TOML: {error}"]) from None
     except RecursionError:
         raise ScenarioError([f"{source}: not valid TOML: nested too deeply"]) from None
-    return parse_scenario(data)
+
+
+def loads_scenario(text: str, source: str = "<string>") -> Scenario:
+    """Parse TOML text into a Scenario."""
+    return parse_scenario(parse_toml(text, source))
 
 
 def read_scenario_text(path: Path) -> str:

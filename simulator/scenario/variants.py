@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from simulator.scenario.errors import ScenarioError, format_path
-from simulator.scenario.loading import parse_scenario, read_scenario_text
+from simulator.scenario.loading import parse_scenario, parse_toml, read_scenario_text
 from simulator.scenario.schema import Scenario
 
 BASE = "base"
@@ -155,13 +155,7 @@ def scenario_set(
 
 def loads_scenario_set(text: str, source: str = "<string>") -> ScenarioSet:
     """Parse TOML text into a base scenario and its variants."""
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as error:
-        raise ScenarioError([f"{source}: not valid TOML: {error}"]) from None
-    except RecursionError:
-        raise ScenarioError([f"{source}: not valid TOML: nested too deeply"]) from None
-    return scenario_set(data, text=text, source=source)
+    return scenario_set(parse_toml(text, source), text=text, source=source)
 
 
 def load_scenario_set(path: str | Path) -> ScenarioSet:

@@ -20,7 +20,8 @@ from simulator.outcomes import (
     http_reply,
 )
 from simulator.policies.dedup import DedupAction, DedupConfig, Deduplicator
-from simulator.policies.fallback import FallbackConfig, fallback_reply, outcome_set
+from simulator.policies.fallback import FallbackConfig, fallback_reply
+from simulator.policies.selectors import outcome_set
 
 LEAD, JOIN, CACHED = DedupAction.LEAD, DedupAction.JOIN, DedupAction.CACHED
 ERROR_500 = http_reply(500)
