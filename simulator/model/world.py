@@ -61,7 +61,7 @@ class Simulation:
             node.service = self.services[node.callee]
             node.edge = recorder.edge(node.caller, node.callee)
             node.hop = self.hops.get(hop)
-            if node.policies is not None:
+            if node.policies is not None and node.policies.needs_stack:
                 node.stacks = self._stacks_for(hop, node, streams)
             if node.timeout is not None:
                 node.wheel = self._wheel(node.timeout, TIMEOUT)

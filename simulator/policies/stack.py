@@ -60,3 +60,12 @@ class HopPolicies(ConfigModel):
     fallback: FallbackConfig | None = Field(
         None, description="answer from a fallback when the stack gives up"
     )
+
+    @property
+    def needs_stack(self) -> bool:
+        """False when only a plain timeout is set: the call path's fast path does that alone."""
+        return self.on_timeout == "cancel" or any(
+            getattr(self, name) is not None
+            for name in type(self).model_fields
+            if name not in ("timeout", "on_timeout")
+        )
