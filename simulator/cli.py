@@ -207,6 +207,28 @@ def _cmd_schema(_args: argparse.Namespace) -> int:
     return 0
 
 
+DEMO = "db-slowdown.toml"
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    """The main job: the bundled database-slowdown scenario, with its report."""
+    path = scenarios_dir() / DEMO
+    out = Path(args.out)
+    demo = argparse.Namespace(
+        file=str(path),
+        seed=None,
+        variant=None,
+        quiet=args.quiet,
+        report=str(out),
+        out=None,
+        no_charts=False,
+        json=False,
+    )
+    status = _cmd_run(demo)
+    print(f"\nopen {out / 'report.html'} in a browser, or look at {out / 'timeline.png'}")
+    return status
+
+
 def _cmd_list(_args: argparse.Namespace) -> int:
     folder = scenarios_dir()
     files = sorted(folder.glob("*.toml"))
@@ -393,6 +415,16 @@ def build_parser() -> argparse.ArgumentParser:
         "list", help="list the bundled scenarios", description="List bundled scenarios."
     )
     p.set_defaults(handler=_cmd_list)
+
+    p = sub.add_parser(
+        "demo",
+        help="run the bundled database-slowdown scenario and write its report",
+        description=f"Run scenarios/{DEMO} (the reference chain through a database slowdown) "
+        "and write report.html, summary.json, timeseries.csv and the charts.",
+    )
+    p.add_argument("--out", metavar="DIR", default="out/demo", help="where to write (out/demo)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(handler=_cmd_demo)
     return parser
 
 

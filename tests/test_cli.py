@@ -76,3 +76,10 @@ def test_help_explains_commands():
     assert done.returncode == 0
     for command in ("run", "validate", "schema", "list"):
         assert command in done.stdout
+
+
+def test_demo_runs_the_main_job_with_a_report(tmp_path, capsys):
+    assert main(["demo", "--out", str(tmp_path / "demo"), "--quiet"]) == 0
+    assert "db-slowdown" in capsys.readouterr().out
+    for name in ("report.html", "summary.json", "timeline.png", "latency.png"):
+        assert (tmp_path / "demo" / name).stat().st_size > 100, name
