@@ -14,6 +14,35 @@ import numpy as np
 from simulator.scenario.schema import Scenario
 
 
+class FrozenDict(dict):
+    """A dict that refuses changes: a result's summary is data to read, not to edit.
+
+    It stays a ``dict`` (JSON encoding, ``==`` and ``dict(...)`` work as usual).
+    """
+
+    def _refuse(self, *_args: object, **_kwargs: object) -> None:
+        raise TypeError("a run's summary is read-only; copy it with dict(...) to change it")
+
+    __setitem__ = __delitem__ = __ior__ = _refuse  # type: ignore[assignment]
+    clear = pop = popitem = setdefault = update = _refuse  # type: ignore[assignment]
+
+    def __reduce__(self):  # pickles (for process pools and Dask) as a plain dict, then refrozen
+        return (_refreeze, (dict(self),))
+
+
+def freeze_data(value: Any) -> Any:
+    """Deep read-only copy of JSON-like data: dicts become FrozenDicts and lists tuples."""
+    if isinstance(value, dict):
+        return FrozenDict((key, freeze_data(item)) for key, item in value.items())
+    if isinstance(value, list | tuple):
+        return tuple(freeze_data(item) for item in value)
+    return value
+
+
+def _refreeze(data: dict) -> FrozenDict:
+    return freeze_data(data)
+
+
 @dataclass(frozen=True)
 class RunResult:
     """One run of one scenario with one seed.

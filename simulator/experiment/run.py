@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import sys
 from typing import Any
@@ -9,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from simulator.experiment.recovery import measure_recovery
-from simulator.experiment.result import RunResult
+from simulator.experiment.result import RunResult, freeze_data
 from simulator.metrics.histogram import percentiles_from_counts
 from simulator.metrics.recorder import EDGE_COUNTERS, Recorder, outcome_matrix
 from simulator.model.world import Simulation
@@ -222,4 +223,4 @@ def freeze(scenario: Scenario, seed: int, recorder: Recorder) -> RunResult:
         "recovered": recovery.recovered,
         "pre_fault_goodput_rps": _num(recovery.level),
     }
-    return result
+    return dataclasses.replace(result, summary=freeze_data(summary))

@@ -45,3 +45,21 @@ def test_same_bytes_across_processes(tmp_path):
     assert outputs[0] == outputs[1]
     local = simulator.run(simulator.load_scenario(path), seed=11).to_json().encode()
     assert outputs[0][0] == local
+
+
+def test_result_is_read_only(chain):
+    import pickle
+
+    import pytest
+
+    result = simulator.run(chain)
+    with pytest.raises(TypeError, match="read-only"):
+        result.summary["seed"] = 3
+    with pytest.raises(TypeError):
+        result.summary["requests"]["outcomes"]["success"] = 0
+    with pytest.raises(ValueError):
+        result.timeseries["goodput_rps"][0] = 1.0
+    copy = pickle.loads(pickle.dumps(result))
+    assert copy.to_json() == result.to_json()
+    with pytest.raises(TypeError):
+        copy.summary["seed"] = 3
