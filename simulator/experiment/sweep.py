@@ -41,6 +41,7 @@ from simulator.scenario.variants import (
     parse_key,
     parse_value,
     set_key,
+    split_outside,
     split_values,
 )
 from simulator.units import parse_duration
@@ -82,21 +83,13 @@ class Param:
 
 def parse_param(text: str) -> Param:
     """``KEY=V1,V2,...`` -> :class:`Param`; the first ``=`` outside quotes splits key and values."""
-    quote = ""
-    for i, char in enumerate(text):
-        if quote:
-            if char == quote:
-                quote = ""
-        elif char in "\"'":
-            quote = char
-        elif char == "=":
-            key, raw = text[:i].strip(), text[i + 1 :]
-            break
-    else:
+    parts = split_outside(text, "=", max_splits=1)
+    if len(parts) != 2:
         raise ValueError(
             f"{text!r} is not a parameter; write KEY=V1,V2,... e.g. "
             "services.db.connections=10,20,40"
         )
+    key, raw = parts
     parse_key(key)  # raises with a clear message for a malformed key
     values = [v for v in split_values(raw) if v != ""]
     if not values:

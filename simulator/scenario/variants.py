@@ -263,8 +263,9 @@ def parse_value(text: str) -> Any:
         return stripped
 
 
-def split_values(text: str) -> list[str]:
-    """Split ``V1,V2,...`` at the commas that are not inside brackets, braces or quotes."""
+def split_outside(text: str, separator: str, max_splits: int = -1) -> list[str]:
+    """Split ``text`` at ``separator`` where it is not inside brackets, braces or quotes (at
+    most ``max_splits`` times; -1: everywhere). The one scanner for sweep parameters."""
     items: list[str] = []
     depth, quote, start = 0, "", 0
     for i, char in enumerate(text):
@@ -277,11 +278,16 @@ def split_values(text: str) -> list[str]:
             depth += 1
         elif char in "]}":
             depth -= 1
-        elif char == "," and depth == 0:
+        elif char == separator and depth == 0 and len(items) != max_splits:
             items.append(text[start:i])
             start = i + 1
     items.append(text[start:])
     return [item.strip() for item in items]
+
+
+def split_values(text: str) -> list[str]:
+    """Split ``V1,V2,...`` at the commas that are not inside brackets, braces or quotes."""
+    return split_outside(text, ",")
 
 
 __all__ = [
@@ -295,6 +301,7 @@ __all__ = [
     "parse_value",
     "scenario_set",
     "set_key",
+    "split_outside",
     "split_values",
     "variant_data",
 ]
