@@ -8,6 +8,13 @@ import pytest
 
 import simulator
 
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Keep the slow notebook tests out of the default run; CI runs them in a step of their own."""
+    config.addinivalue_line("markers", "slow: long-running (notebooks); run with -m slow")
+    if not config.option.markexpr:
+        config.option.markexpr = "not slow"
+
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ROOT / "scenarios"
 
