@@ -24,7 +24,10 @@ from simulator.experiment.executors import (
 from simulator.experiment.recovery import Recovered, measure_recovery
 from simulator.experiment.result import RunResult
 from simulator.experiment.run import run
-from simulator.scenario.schema import Scenario
+from simulator.scenario.errors import ScenarioError
+from simulator.scenario.schema import MAX_SEED, Scenario
+
+MAX_REPLICATIONS = 100_000  # per variant or grid point; tasks are built up front
 
 
 def run_metrics(result: RunResult) -> dict[str, Any]:
@@ -104,9 +107,22 @@ def run_tasks(
 
 
 def seeds_for(seed: int, replications: int) -> list[int]:
-    """The seed of each replication: ``seed + i`` (common random numbers across variants)."""
-    if replications < 1:
-        raise ValueError(f"replications must be >= 1, got {replications}")
+    """The seed of each replication: ``seed + i`` (common random numbers across variants).
+
+    Refused up front, before any task is built: more than MAX_REPLICATIONS replications, or a
+    last seed beyond MAX_SEED (the largest seed a scenario may name)."""
+    if not 1 <= replications <= MAX_REPLICATIONS:
+        raise ScenarioError(
+            [f"replications: {replications} is not allowed; use 1 to {MAX_REPLICATIONS:,}"]
+        )
+    if not 0 <= seed <= MAX_SEED - replications + 1:
+        raise ScenarioError(
+            [
+                f"seed: {seed} with {replications} replications runs seeds up to"
+                f" {seed + replications - 1}, beyond the maximum {MAX_SEED}; use a seed from 0 to"
+                f" {MAX_SEED - replications + 1}"
+            ]
+        )
     return [seed + i for i in range(replications)]
 
 

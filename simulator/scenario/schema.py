@@ -20,6 +20,7 @@ from simulator.units import ConfigModel, Duration, OptionalDuration
 Name = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.\-]+$")]
 MAX_COUNT = 1_000_000
 MAX_BUCKETS = 1_000_000
+MAX_SEED = 2**63 - 1
 # Each time bucket costs about 700 bytes for the client and 160 per service: cap the product so
 # a valid scenario stays under about 1 GB whatever its traffic (measured: 1 service x 1e6 buckets,
 # 852 MiB peak).
@@ -344,7 +345,7 @@ class Scenario(ConfigModel):
         0.0, description="requests arriving before this are left out of latency statistics"
     )
     bucket: Duration = Field(1.0, ge=0.001, description="width of a time-series bucket")
-    seed: int = Field(1, ge=0, le=2**63 - 1, description="root random seed")
+    seed: int = Field(1, ge=0, le=MAX_SEED, description="root random seed")
     workload: Workload = Field(default_factory=Workload, description="the traffic")
     services: dict[Name, Service] = Field(min_length=1, max_length=1000, description="services")
     network: Network = Field(default_factory=Network, description="hop latencies")

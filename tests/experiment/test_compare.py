@@ -182,5 +182,5 @@ def test_bad_variant_or_baseline_is_a_scenario_error(scenarios):
         compare(scenarios, variants=["nope"], replications=1, executor="serial")
     with pytest.raises(ScenarioError, match="baseline 'nope'"):
         compare(scenarios, baseline="nope", replications=1, executor="serial")
-    with pytest.raises(ValueError, match="replications must be >= 1"):
+    with pytest.raises(ValueError, match="replications: 0 is not allowed"):
         compare(scenarios, replications=0, executor="serial")
