@@ -11,8 +11,8 @@ import numpy as np
 
 from simulator.experiment.recovery import measure_recovery
 from simulator.experiment.result import RunResult, freeze_data
-from simulator.metrics.histogram import percentiles_from_counts
-from simulator.metrics.recorder import EDGE_COUNTERS, Recorder, outcome_matrix
+from simulator.metrics.histogram import LatencyHistogram, percentiles_from_counts
+from simulator.metrics.recorder import EDGE_COUNTERS, ClientStats, Recorder, outcome_matrix
 from simulator.model.world import Simulation
 from simulator.outcomes import OUTCOMES, Outcome
 from simulator.scenario.schema import Scenario
@@ -78,132 +78,29 @@ def run(scenario: Scenario, seed: int | None = None, progress: bool | None = Non
 
 
 def freeze(scenario: Scenario, seed: int, recorder: Recorder) -> RunResult:
-    """Turn a finished recorder into an immutable result."""
-    bucket = scenario.bucket
-    n = recorder.n_buckets
-    client = recorder.client
-    times = np.arange(n, dtype=float) * bucket
-    completed = outcome_matrix(client.completed)
-    offered = np.asarray(client.offered, dtype=np.int64)
-    series: dict[str, np.ndarray] = {
-        "time": times,
-        "offered_rps": offered / bucket,
-        "goodput_rps": completed[:, Outcome.SUCCESS] / bucket,
-        "errors_rps": (completed.sum(axis=1) - completed[:, Outcome.SUCCESS]) / bucket,
-    }
-    for outcome in OUTCOMES:
-        series[f"completed_{outcome.label}"] = completed[:, outcome]
-    p50, p99 = [], []
-    for row in client.bucket_latency_ok:
-        if row is None:
-            p50.append(np.nan)
-            p99.append(np.nan)
-        else:
-            a, b = percentiles_from_counts(np.asarray(row), (50, 99), coarse=True)
-            p50.append(a)
-            p99.append(b)
-    series["latency_p50_s"] = np.asarray(p50, dtype=float)
-    series["latency_p99_s"] = np.asarray(p99, dtype=float)
-
-    services: dict[str, Any] = {}
-    duration = scenario.duration
-    for name, stats in recorder.services.items():
-        queued = np.asarray(stats.queued.areas[:n], dtype=float)
-        busy = np.asarray(stats.busy.areas[:n], dtype=float)
-        widths = np.minimum(bucket, duration - times)
-        series[f"{name}.arrivals_rps"] = np.asarray(stats.arrivals, dtype=float) / bucket
-        series[f"{name}.queue_length"] = queued / widths
-        series[f"{name}.utilization"] = busy / (widths * stats.capacity)
-        series[f"{name}.wasted_work_s"] = np.asarray(stats.wasted_per_bucket, dtype=float)
-        arrivals = int(sum(stats.arrivals))
-        services[name] = {
-            "arrivals": arrivals,
-            "arrival_rate_rps": _num(arrivals / duration),
-            "admitted": stats.sojourn_n + stats.in_system.value,
-            "admitted_rate_rps": _num((stats.sojourn_n + stats.in_system.value) / duration),
-            "answered": {o.label: stats.answered[o] for o in OUTCOMES},
-            "in_system_at_end": stats.in_system.value,
-            "rejected_queue_full": stats.overflow,
-            "utilization": _num(stats.busy.total_area / (duration * stats.capacity)),
-            "mean_in_system": _num(stats.in_system.total_area / duration),
-            "mean_queue_length": _num(stats.queued.total_area / duration),
-            "mean_wait_s": _num(stats.wait_sum / stats.wait_n) if stats.wait_n else None,
-            "mean_time_in_service_s": _num(stats.sojourn_sum / stats.sojourn_n)
-            if stats.sojourn_n
-            else None,
-            "work_s": _num(stats.work),
-            "wasted_work_s": _num(stats.wasted),
-            "wasted_fraction": _num(stats.wasted / stats.work) if stats.work else 0.0,
-            "peak_in_system": stats.in_system.peak,
-        }
-    edges: dict[str, Any] = {}
-    offered_total = max(1, client.offered_total)
-    for name, edge in recorder.edges.items():
-        per_bucket = outcome_matrix(edge.per_bucket)
-        series[f"{name}.calls"] = per_bucket.sum(axis=1)
-        series[f"{name}.attempts"] = np.asarray(edge.attempts_per_bucket, dtype=np.int64)
-        series[f"{name}.timeouts"] = per_bucket[:, Outcome.TIMEOUT]
-        calls = int(sum(edge.outcomes))
-        edges[name] = {
-            "calls": calls,
-            "outcomes": {o.label: edge.outcomes[o] for o in OUTCOMES},
-            **{counter: getattr(edge, counter) for counter in EDGE_COUNTERS},
-            "amplification": _num(edge.attempts / offered_total),
-            "attempts_per_call": _num(edge.attempts / calls) if calls else None,
-        }
-        if edge.breakers:
-            edges[name]["breakers"] = {}
-            for stack_name, breaker in edge.breakers:
-                breaker.state_at(duration)  # apply a timed transition due before the end
-                edges[name]["breakers"][stack_name] = {
-                    "transitions": [[_num(t), state] for t, state in breaker.transitions],
-                    "rejected": breaker.rejected,
-                    "final_state": breaker.state,
-                }
-                series[f"{stack_name}.breaker_state"] = breaker_state_series(
-                    breaker.transitions, times, bucket
-                )
-
-    total_completed = int(completed.sum())
-    successes = client.outcomes[Outcome.SUCCESS]
-    measured = max(duration - scenario.warmup, 1e-12)
+    """Turn a finished recorder into an immutable result (reads the recorder, changes nothing)."""
+    times = np.arange(recorder.n_buckets, dtype=float) * scenario.bucket
+    series: dict[str, np.ndarray] = {"time": times}
     summary: dict[str, Any] = {
         "simulator_version": VERSION,
         "scenario": scenario.name,
         "seed": seed,
-        "duration_s": _num(duration),
+        "duration_s": _num(scenario.duration),
         "warmup_s": _num(scenario.warmup),
-        "requests": {
-            "offered": client.offered_total,
-            "completed": total_completed,
-            "in_flight_at_end": client.in_flight,
-            "outcomes": {o.label: client.outcomes[o] for o in OUTCOMES},
-        },
-        "success_ratio": _num(successes / total_completed) if total_completed else None,
-        "goodput_rps": _num(client.latency_ok.count / measured),
-        "throughput_rps": _num(client.latency_all.count / measured),
-        "latency_s": {
-            "success": {
-                k: _num(v) if isinstance(v, float) else v
-                for k, v in client.latency_ok.summary().items()
-            },
-            "all": {
-                k: _num(v) if isinstance(v, float) else v
-                for k, v in client.latency_all.summary().items()
-            },
-        },
-        "services": services,
-        "edges": edges,
+        **client_summary(scenario, recorder.client, series),
+        "services": service_summaries(scenario, recorder, times, series),
+        "edges": edge_summaries(scenario, recorder, times, series),
         "faults": [
             {"kind": f.kind, "target": f.target, "start_s": _num(f.start), "end_s": _num(f.end)}
             for f in scenario.faults
         ],
-        "conservation": {
-            "offered": client.offered_total,
-            "completed": total_completed,
-            "in_flight": client.in_flight,
-            "balanced": client.offered_total == total_completed + client.in_flight,
-        },
+    }
+    client = recorder.client
+    summary["conservation"] = {
+        "offered": client.offered_total,
+        "completed": summary["requests"]["completed"],
+        "in_flight": client.in_flight,
+        "balanced": client.offered_total == summary["requests"]["completed"] + client.in_flight,
     }
     hist = {
         "success": _readonly(np.asarray(client.latency_ok.counts, dtype=np.int64)),
@@ -224,3 +121,123 @@ def freeze(scenario: Scenario, seed: int, recorder: Recorder) -> RunResult:
         "pre_fault_goodput_rps": _num(recovery.level),
     }
     return dataclasses.replace(result, summary=freeze_data(summary))
+
+
+def _latency_summary(histogram: LatencyHistogram) -> dict[str, Any]:
+    return {k: _num(v) if isinstance(v, float) else v for k, v in histogram.summary().items()}
+
+
+def client_summary(
+    scenario: Scenario, client: ClientStats, series: dict[str, np.ndarray]
+) -> dict[str, Any]:
+    """End-to-end requests, outcomes and latency; adds the client's series to ``series``."""
+    bucket = scenario.bucket
+    completed = outcome_matrix(client.completed)
+    series["offered_rps"] = np.asarray(client.offered, dtype=np.int64) / bucket
+    series["goodput_rps"] = completed[:, Outcome.SUCCESS] / bucket
+    series["errors_rps"] = (completed.sum(axis=1) - completed[:, Outcome.SUCCESS]) / bucket
+    for outcome in OUTCOMES:
+        series[f"completed_{outcome.label}"] = completed[:, outcome]
+    p50, p99 = [], []
+    for row in client.bucket_latency_ok:
+        a, b = (
+            (np.nan, np.nan)
+            if row is None
+            else percentiles_from_counts(np.asarray(row), (50, 99), coarse=True)
+        )
+        p50.append(a)
+        p99.append(b)
+    series["latency_p50_s"] = np.asarray(p50, dtype=float)
+    series["latency_p99_s"] = np.asarray(p99, dtype=float)
+    total_completed = int(completed.sum())
+    measured = max(scenario.duration - scenario.warmup, 1e-12)
+    return {
+        "requests": {
+            "offered": client.offered_total,
+            "completed": total_completed,
+            "in_flight_at_end": client.in_flight,
+            "outcomes": {o.label: client.outcomes[o] for o in OUTCOMES},
+        },
+        "success_ratio": _num(client.outcomes[Outcome.SUCCESS] / total_completed)
+        if total_completed
+        else None,
+        "goodput_rps": _num(client.latency_ok.count / measured),
+        "throughput_rps": _num(client.latency_all.count / measured),
+        "latency_s": {
+            "success": _latency_summary(client.latency_ok),
+            "all": _latency_summary(client.latency_all),
+        },
+    }
+
+
+def service_summaries(
+    scenario: Scenario, recorder: Recorder, times: np.ndarray, series: dict[str, np.ndarray]
+) -> dict[str, Any]:
+    """Per service: arrivals, answers, utilisation, queues and work; adds their series."""
+    bucket, duration, n = scenario.bucket, scenario.duration, recorder.n_buckets
+    widths = np.minimum(bucket, duration - times)
+    services: dict[str, Any] = {}
+    for name, stats in recorder.services.items():
+        queued = np.asarray(stats.queued.areas[:n], dtype=float)
+        busy = np.asarray(stats.busy.areas[:n], dtype=float)
+        series[f"{name}.arrivals_rps"] = np.asarray(stats.arrivals, dtype=float) / bucket
+        series[f"{name}.queue_length"] = queued / widths
+        series[f"{name}.utilization"] = busy / (widths * stats.capacity)
+        series[f"{name}.wasted_work_s"] = np.asarray(stats.wasted_per_bucket, dtype=float)
+        arrivals = int(sum(stats.arrivals))
+        admitted = stats.sojourn_n + stats.in_system.value
+        services[name] = {
+            "arrivals": arrivals,
+            "arrival_rate_rps": _num(arrivals / duration),
+            "admitted": admitted,
+            "admitted_rate_rps": _num(admitted / duration),
+            "answered": {o.label: stats.answered[o] for o in OUTCOMES},
+            "in_system_at_end": stats.in_system.value,
+            "rejected_queue_full": stats.overflow,
+            "utilization": _num(stats.busy.total_area / (duration * stats.capacity)),
+            "mean_in_system": _num(stats.in_system.total_area / duration),
+            "mean_queue_length": _num(stats.queued.total_area / duration),
+            "mean_wait_s": _num(stats.wait_sum / stats.wait_n) if stats.wait_n else None,
+            "mean_time_in_service_s": _num(stats.sojourn_sum / stats.sojourn_n)
+            if stats.sojourn_n
+            else None,
+            "work_s": _num(stats.work),
+            "wasted_work_s": _num(stats.wasted),
+            "wasted_fraction": _num(stats.wasted / stats.work) if stats.work else 0.0,
+            "peak_in_system": stats.in_system.peak,
+        }
+    return services
+
+
+def edge_summaries(
+    scenario: Scenario, recorder: Recorder, times: np.ndarray, series: dict[str, np.ndarray]
+) -> dict[str, Any]:
+    """Per edge (caller -> callee): outcomes, policy counters and breaker histories; adds their
+    series. Breakers are read as the simulation left them (it applies the transitions due)."""
+    offered_total = max(1, recorder.client.offered_total)
+    edges: dict[str, Any] = {}
+    for name, edge in recorder.edges.items():
+        per_bucket = outcome_matrix(edge.per_bucket)
+        series[f"{name}.calls"] = per_bucket.sum(axis=1)
+        series[f"{name}.attempts"] = np.asarray(edge.attempts_per_bucket, dtype=np.int64)
+        series[f"{name}.timeouts"] = per_bucket[:, Outcome.TIMEOUT]
+        calls = int(sum(edge.outcomes))
+        edges[name] = {
+            "calls": calls,
+            "outcomes": {o.label: edge.outcomes[o] for o in OUTCOMES},
+            **{counter: getattr(edge, counter) for counter in EDGE_COUNTERS},
+            "amplification": _num(edge.attempts / offered_total),
+            "attempts_per_call": _num(edge.attempts / calls) if calls else None,
+        }
+        if edge.breakers:
+            edges[name]["breakers"] = {}
+            for stack_name, breaker in edge.breakers:
+                edges[name]["breakers"][stack_name] = {
+                    "transitions": [[_num(t), state] for t, state in breaker.transitions],
+                    "rejected": breaker.rejected,
+                    "final_state": breaker.state,
+                }
+                series[f"{stack_name}.breaker_state"] = breaker_state_series(
+                    breaker.transitions, times, scenario.bucket
+                )
+    return edges

@@ -141,6 +141,9 @@ class Simulation:
             stats.in_system.close(end)
             stats.busy.close(end)
             stats.queued.close(end)
+        for edge in recorder.edges.values():
+            for _, breaker in edge.breakers:
+                breaker.state_at(end)  # apply a timed transition due before the end
         check_conservation(recorder)
         return recorder
 
