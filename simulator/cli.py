@@ -6,23 +6,54 @@ Exit codes: 0 success, 2 bad input (a scenario problem, a bad option), 1 an inte
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
 import sys
 import tomllib
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from simulator import __version__
 from simulator.experiment import run
+from simulator.report.text import terminal_safe
 from simulator.scenario import Scenario, ScenarioError, loads_scenario
 
 BAD_INPUT = 2
 HERE = Path(__file__).resolve().parent
+MAX_SEED = 2**63 - 1
+
+
+def _out(text: str = "", file=None) -> None:
+    """Print to the terminal with control characters from scenario names escaped."""
+    print(terminal_safe(text), file=file)
+
+
+def bundled_dir() -> Path:
+    """The scenarios shipped with the package: simulator/bundled in an installed wheel, the
+    checkout's scenarios/ in a source tree or an editable install (the same files)."""
+    installed = HERE / "bundled"
+    return installed if installed.is_dir() else HERE.parent / "scenarios"
 
 
 def scenarios_dir() -> Path:
-    """The bundled scenarios: ./scenarios if present, else the ones beside the package."""
+    """The scenarios to list: ./scenarios if present, else the bundled ones."""
     local = Path("scenarios")
-    return local if local.is_dir() else HERE.parent / "scenarios"
+    return local if local.is_dir() else bundled_dir()
+
+
+def resolve_scenario(name: str) -> str:
+    """A scenario path as given if it exists, else the bundled scenario of that name:
+    ``db-slowdown``, ``db-slowdown.toml`` and ``scenarios/db-slowdown.toml`` all work outside
+    the checkout."""
+    path = Path(name)
+    if path.exists() or name in ("-", "/dev/stdin"):
+        return name
+    if path.parent in (Path("."), Path("scenarios")):
+        for candidate in (path.name, f"{path.name}.toml"):
+            found = bundled_dir() / candidate
+            if found.is_file():
+                return str(found)
+    return name
 
 
 def _seed(text: str) -> int:
@@ -32,8 +63,10 @@ def _seed(text: str) -> int:
         raise argparse.ArgumentTypeError(
             f"{text!r} is not allowed; must be an integer >= 0"
         ) from None
-    if value < 0 or value > 2**63 - 1:
-        raise argparse.ArgumentTypeError(f"{value} is not allowed; must be an integer >= 0")
+    if value < 0 or value > MAX_SEED:
+        raise argparse.ArgumentTypeError(
+            f"{value} is not allowed; must be an integer from 0 to 2**63-1 ({MAX_SEED})"
+        )
     return value
 
 
@@ -63,7 +96,7 @@ def _param(text: str):
 
 
 def _wrote(written: list[Path]) -> None:
-    print("\nwrote " + ", ".join(str(p) for p in written))
+    _out("\nwrote " + ", ".join(str(p) for p in written))
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -93,19 +126,64 @@ def _cmd_run(args: argparse.Namespace) -> int:
         from simulator.experiment.replicate import run_metrics
         from simulator.report import summary_text
 
-        print(summary_text(result))
+        _out(summary_text(result))
         if scenario.goals:
-            print("\n" + goals_text(evaluate(scenario.goals, run_metrics(result))))
+            _out("\n" + goals_text(evaluate(scenario.goals, run_metrics(result))))
         if written:
             _wrote(written)
     return 0
+
+
+SCHEDULER_PROTOCOLS = ("tcp", "tls", "ws", "wss", "ucx")
+
+
+def check_scheduler(address: str) -> None:
+    """Refuse a Dask scheduler address that cannot be one, before connecting."""
+    allowed = (
+        f"write PROTOCOL://HOST:PORT with PROTOCOL one of {', '.join(SCHEDULER_PROTOCOLS)} "
+        "(e.g. tcp://10.0.0.5:8786)"
+    )
+    text = address if "://" in address else f"tcp://{address}"
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError:
+        port = None
+        parts = None
+    if parts is None or parts.scheme not in SCHEDULER_PROTOCOLS:
+        scheme = text.split("://", 1)[0]
+        raise BadOption(
+            f"--scheduler {address!r} is not allowed: protocol {scheme!r} is unknown; {allowed}"
+        )
+    if not parts.hostname or port is None or parts.path not in ("", "/"):
+        raise BadOption(f"--scheduler {address!r} is not allowed: no host and port; {allowed}")
 
 
 def _executor(args: argparse.Namespace):
     """The executor options as compare() and sweep() take them."""
     if args.scheduler and args.workers:
         raise BadOption("give --workers (local processes) or --scheduler (Dask), not both")
+    if args.scheduler:
+        check_scheduler(args.scheduler)
     return args.workers
+
+
+def check_seeds(args: argparse.Namespace, blocks: int = 1) -> None:
+    """Refuse a first seed whose replications would run past the largest seed (2**63-1);
+    ``blocks`` is how many blocks of R seeds are used (variants with --independent)."""
+    if args.seed is None:
+        from simulator.scenario.variants import load_scenario_set
+
+        seed = load_scenario_set(args.file).base.seed
+    else:
+        seed = args.seed
+    last = seed + blocks * args.replications - 1
+    if last > MAX_SEED:
+        raise BadOption(
+            f"--seed {seed} with -r {args.replications}: the runs would use seeds up to {last}, "
+            f"beyond the largest allowed, 2**63-1 ({MAX_SEED}); give --seed "
+            f"<= {MAX_SEED - blocks * args.replications + 1}"
+        )
 
 
 def _run_experiment(function, args: argparse.Namespace, **kwargs):
@@ -115,7 +193,7 @@ def _run_experiment(function, args: argparse.Namespace, **kwargs):
             args.file,
             executor=_executor(args),
             scheduler=args.scheduler,
-            progress=not args.quiet,
+            progress=False if args.quiet else None,  # None: a bar only on a terminal
             replications=args.replications,
             seed=args.seed,
             **kwargs,
@@ -132,6 +210,13 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     from simulator.experiment.compare import compare
     from simulator.report import comparison_text, write_comparison, write_comparison_report
 
+    blocks = 1
+    if args.independent:
+        from simulator.scenario.variants import load_scenario_set
+
+        declared = len(load_scenario_set(args.file).variants) or 1
+        blocks = len(args.variant) if args.variant else declared + bool(args.include_base)
+    check_seeds(args, blocks)
     comparison = _run_experiment(
         compare,
         args,
@@ -148,7 +233,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     if args.json:
         sys.stdout.write(comparison.to_json())
     else:
-        print(comparison_text(comparison))
+        _out(comparison_text(comparison))
         if written:
             _wrote(written)
     return 0
@@ -166,12 +251,59 @@ def _check_metric(name: str) -> None:
         )
 
 
+def _missing_part(data, parts: list[str]) -> str | None:
+    """Why ``parts`` names nothing in ``data`` (None if it does). Every part must exist but the
+    last, which may be a new field of a table that exists (a default the file does not spell)."""
+    from simulator.scenario.errors import format_path
+
+    node = data
+    for depth, part in enumerate(parts):
+        last = depth == len(parts) - 1
+        where = format_path(parts[:depth]) or "the top level"
+        if isinstance(node, list):
+            if not part.isdigit() or int(part) >= len(node):
+                return f"{where} has items 0 to {len(node) - 1}, not {part!r}"
+            node = node[int(part)]
+        elif isinstance(node, dict):
+            if part not in node:
+                if last and depth >= 2:
+                    return None
+                close = difflib.get_close_matches(part, [str(k) for k in node], n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
+                keys = ", ".join(repr(str(k)) for k in node) or "nothing"
+                return f"{where} has no {part!r} (it has {keys}){hint}"
+            node = node[part]
+        else:
+            return f"{where} is a value, not a table"
+    return None
+
+
+def check_params(file: str, params, variants: list[str] | None) -> None:
+    """Refuse a --param whose path names no key of the scenario (a typo would otherwise add an
+    unused table and sweep nothing)."""
+    from simulator.scenario.variants import BASE, load_scenario_set
+
+    scenarios = load_scenario_set(file)
+    names = [BASE] if not variants else list(variants)
+    if "all" in names:
+        names = [BASE, *scenarios.variants]
+    datas = [
+        scenarios.raw_of(n) for n in dict.fromkeys(names) if n == BASE or n in scenarios.variants
+    ]
+    for param in params:
+        problems = [_missing_part(d, param.parts) for d in datas]
+        if datas and all(problems):
+            raise BadOption(f"--param {param.key}: {problems[0]}")
+
+
 def _cmd_sweep(args: argparse.Namespace) -> int:
     from simulator.experiment.compare import resolve_metric
     from simulator.experiment.sweep import sweep
     from simulator.report import sweep_text, write_sweep, write_sweep_report
 
     _check_metric(args.metric)
+    check_params(args.file, args.param, args.variant)
+    check_seeds(args)
     result = _run_experiment(sweep, args, params=args.param, variants=args.variant or None)
     try:
         metric = resolve_metric(args.metric, result.metrics)
@@ -185,7 +317,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     if args.json:
         sys.stdout.write(result.to_json())
     else:
-        print(sweep_text(result, metric))
+        _out(sweep_text(result, metric))
         if written:
             _wrote(written)
         else:
@@ -198,7 +330,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
     variants = load_scenario_set(args.file).variants
     suffix = f" ({len(variants)} variant(s): {', '.join(variants)})" if variants else ""
-    print(f"{args.file}: ok{suffix}")
+    _out(f"{args.file}: ok{suffix}")
     return 0
 
 
@@ -212,7 +344,7 @@ DEMO = "db-slowdown.toml"
 
 def _cmd_demo(args: argparse.Namespace) -> int:
     """The main job: the bundled database-slowdown scenario, with its report."""
-    path = scenarios_dir() / DEMO
+    path = bundled_dir() / DEMO
     out = Path(args.out)
     demo = argparse.Namespace(
         file=str(path),
@@ -241,9 +373,7 @@ def _cmd_list(_args: argparse.Namespace) -> int:
             description = tomllib.loads(path.read_text()).get("description", "")
         except (tomllib.TOMLDecodeError, OSError):
             description = "(unreadable)"
-        print(
-            f"{str(path).ljust(width)}  {str(description).splitlines()[0] if description else ''}"
-        )
+        _out(f"{str(path).ljust(width)}  {str(description).splitlines()[0] if description else ''}")
     return 0
 
 
@@ -319,7 +449,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="run every variant with replications and compare them",
         description="Run each variant of a scenario R times on common random numbers "
         "(replication i of every variant uses seed + i) and report, per variant, means with "
-        "95%% confidence intervals and paired differences against the baseline. Variants are the "
+        "95% confidence intervals and paired differences against the baseline. Variants are the "
         "file's [variants.NAME] tables; a file without any runs its base, named 'base'.",
         epilog="Example: simulator compare scenarios/compare-retries.toml -r 10 --report out/cmp",
     )
@@ -353,7 +483,7 @@ def build_parser() -> argparse.ArgumentParser:
         "sweep",
         help="run a grid of parameter values with replications",
         description="Run the scenario at every combination of the --param values, R times each "
-        "(replication i of every point uses seed + i), and report a metric with 95%% intervals. "
+        "(replication i of every point uses seed + i), and report a metric with 95% intervals. "
         "KEY is a dotted path into the scenario file; quote a part that contains a dot, as in "
         "TOML: services.\"db.primary\".connections. Parts with '->' need no quotes. Pick list "
         "items by index: faults.0.slowdown. Values are read as TOML; bare words such as 5s are "
@@ -431,14 +561,16 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if getattr(args, "file", None):
+        args.file = resolve_scenario(args.file)
     try:
         return args.handler(args)
     except ScenarioError as error:
         for problem in error.problems:
-            print(f"error: {problem}", file=sys.stderr)
+            _out(f"error: {problem}", file=sys.stderr)
         return BAD_INPUT
     except BadOption as error:
-        print(f"error: {error}", file=sys.stderr)
+        _out(f"error: {error}", file=sys.stderr)
         return BAD_INPUT
     except OSError as error:
         print(f"error: {error.filename or ''}: {error.strerror}", file=sys.stderr)

@@ -12,7 +12,7 @@ import os
 import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
@@ -107,6 +107,11 @@ def show_progress_by_default() -> bool:
     return "ipykernel" in sys.modules or sys.stderr.isatty()
 
 
+PROGRESS_TICK_S = 1.0
+"""On a terminal the bar is redrawn at least this often (elapsed time and rate move even while
+no task has finished), and at most this often."""
+
+
 def map_in_order(
     function: Callable[[T], R],
     tasks: Sequence[T],
@@ -119,21 +124,35 @@ def map_in_order(
     not yet started are cancelled."""
     from tqdm.auto import tqdm
 
+    # A bar only where someone sees it: never into a log file or a pipe.
+    progress = progress and show_progress_by_default()
     results: list[Any] = [None] * len(tasks)
     # Submit before the progress bar starts its monitor thread: a pool forks its workers here.
     futures: dict[Future[R], int] = (
         {} if executor is None else {executor.submit(function, t): i for i, t in enumerate(tasks)}
     )
-    with tqdm(total=len(tasks), desc=description, unit="run", disable=not progress) as bar:
+    with tqdm(
+        total=len(tasks),
+        desc=description,
+        unit="run",
+        disable=not progress,
+        mininterval=PROGRESS_TICK_S,
+    ) as bar:
         if executor is None:
             for i, task in enumerate(tasks):
                 results[i] = function(task)
                 bar.update(1)
             return results
         try:
-            for future in as_completed(futures):
-                results[futures[future]] = future.result()
-                bar.update(1)
+            pending: set[Future[R]] = set(futures)
+            while pending:
+                done, pending = wait(pending, timeout=PROGRESS_TICK_S, return_when=FIRST_COMPLETED)
+                for future in done:
+                    results[futures[future]] = future.result()
+                if done:
+                    bar.update(len(done))
+                else:
+                    bar.refresh()  # a wall-time tick: elapsed time moves with no task finished
         except BaseException:
             for future in futures:
                 future.cancel()

@@ -9,6 +9,17 @@ from pathlib import Path
 from simulator.experiment.result import RunResult
 from simulator.plots import latency_distribution, timeline
 
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: object) -> object:
+    """A CSV cell a spreadsheet will not run: a *string* starting with = + - @ (or a tab or
+    carriage return) gets a leading single quote, so ``=1+2`` stays text. Numbers pass
+    unchanged, negative ones included."""
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
 
 def write_timeseries_csv(result: RunResult, path: Path) -> None:
     """One row per time bucket, one column per series; empty cells where a value is undefined."""
@@ -16,12 +27,12 @@ def write_timeseries_csv(result: RunResult, path: Path) -> None:
     rows = zip(*(result.timeseries[c].tolist() for c in columns), strict=True)
     with path.open("w", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(columns)
+        writer.writerow(csv_cell(c) for c in columns)
         for row in rows:
             writer.writerow(
                 ""
                 if isinstance(v, float) and not math.isfinite(v)
-                else (f"{v:.9g}" if isinstance(v, float) else v)
+                else (f"{v:.9g}" if isinstance(v, float) else csv_cell(v))
                 for v in row
             )
 

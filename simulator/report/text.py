@@ -2,7 +2,32 @@
 
 from __future__ import annotations
 
+import re
+
 from simulator.experiment.result import RunResult
+
+# C0 and C1 controls, DEL, line and paragraph separators and the bidi overrides: what can move
+# the cursor, clear the screen, break a table row or reorder what a reader sees.
+_OTHER_CONTROLS = "\\x7f-\\x9f\\u2028\\u2029\\u202a-\\u202e\\u2066-\\u2069"
+_CONTROL = re.compile(f"[\\x00-\\x1f{_OTHER_CONTROLS}]")
+_CONTROL_BUT_LINES = re.compile(f"[\\x00-\\x08\\x0b-\\x1f{_OTHER_CONTROLS}]")
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def safe_name(text: object) -> str:
+    """A name from a scenario file fit for one terminal cell: control characters (newlines
+    included) shown as escapes such as ``\\x1b``, so a name cannot clear the screen or break
+    a table."""
+    return _CONTROL.sub(_escape, str(text))
+
+
+def terminal_safe(text: str) -> str:
+    """Whole terminal output: control characters escaped except newlines and tabs."""
+    return _CONTROL_BUT_LINES.sub(_escape, text)
 
 
 def _ms(value: float | None) -> str:
@@ -37,7 +62,7 @@ def summary_text(result: RunResult) -> str:
     s = result.summary
     req = s["requests"]
     lines = [
-        f"{s['scenario']}  (seed {s['seed']}, {s['duration_s']:g} s simulated)",
+        f"{safe_name(s['scenario'])}  (seed {s['seed']}, {s['duration_s']:g} s simulated)",
         f"requests: {req['offered']} offered, {req['completed']} completed, "
         f"{req['in_flight_at_end']} still in flight at the end",
         f"success ratio: {s['success_ratio'] * 100:.2f} %   goodput: {s['goodput_rps']:.1f} req/s"
@@ -61,7 +86,7 @@ def summary_text(result: RunResult) -> str:
     for name, svc in s["services"].items():
         rows.append(
             [
-                name,
+                safe_name(name),
                 str(svc["arrivals"]),
                 f"{100 * (svc['utilization'] or 0):.1f} %",
                 f"{svc['mean_queue_length']:.2f}",
@@ -77,7 +102,7 @@ def summary_text(result: RunResult) -> str:
     lines.append("")
     rows = [
         [
-            name,
+            safe_name(name),
             str(e["calls"]),
             str(e["outcomes"]["timeout"]),
             str(e["calls"] - e["outcomes"]["success"]),
@@ -101,7 +126,12 @@ def summary_text(result: RunResult) -> str:
         lines += _table(
             ["fault", "target", "from", "to"],
             [
-                [f["kind"], f["target"], f"{f['start_s']:g} s", f"{f['end_s']:g} s"]
+                [
+                    safe_name(f["kind"]),
+                    safe_name(f["target"]),
+                    f"{f['start_s']:g} s",
+                    f"{f['end_s']:g} s",
+                ]
                 for f in s["faults"]
             ],
         )
