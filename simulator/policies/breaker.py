@@ -24,6 +24,7 @@ from pydantic import Field, model_validator
 
 from simulator.outcomes import Outcome
 from simulator.policies.presets import fill_preset
+from simulator.policies.window import RollingCounts
 from simulator.units import ConfigModel, Duration, OptionalDuration
 
 BreakerState: TypeAlias = Literal["closed", "open", "half_open"]
@@ -38,7 +39,6 @@ DEFAULT_FAILURE_OUTCOMES: frozenset[str] = frozenset(
 )
 """Every outcome except a 2xx and a plain 4xx: the callee (or the path to it) misbehaved."""
 
-_GRID_EPSILON = 1e-9  # keeps 0.3 / 0.1 in bucket 3, not 2, despite binary floating point
 
 # The field defaults below are opossum's as configured in the reference system, so "opossum" adds
 # nothing; every other preset lists each knob in which it differs from opossum.
@@ -277,51 +277,47 @@ class _CountWindow(_Window):
 
 
 class _TimeWindow(_Window):
-    """Buckets on a fixed grid from time 0: the window is the latest bucket and the n-1 before."""
+    """Calls, failures and slow calls in a :class:`RollingCounts` window (three channels)."""
 
     def __init__(self, duration: float, buckets: int) -> None:
-        self._width = duration / buckets
-        self._buckets = buckets
-        self._store: deque[list[int]] = deque()  # [bucket index, calls, failures, slow]
-        self.clear()
-
-    def bucket_of(self, now: float) -> int:
-        """The index of the bucket that holds time ``now``."""
-        return math.floor(now / self._width + _GRID_EPSILON)
+        self._counts = RollingCounts(duration, buckets, channels=3)
 
     def bucket_before(self, now: float) -> int:
         """The index of the last bucket that started strictly before ``now``."""
-        return math.ceil(now / self._width - _GRID_EPSILON) - 1
+        return self._counts.bucket_before(now)
 
     def next_change_after(self, last_bucket: int) -> float:
         """The time after which a window ending with ``last_bucket`` gains or loses a bucket."""
-        return (last_bucket + 1) * self._width
+        return self._counts.next_change_after(last_bucket)
+
+    @property
+    def calls(self) -> int:  # type: ignore[override]
+        return self._counts.totals()[0]
+
+    @property
+    def failures(self) -> int:  # type: ignore[override]
+        return self._counts.totals()[1]
+
+    @property
+    def slow(self) -> int:  # type: ignore[override]
+        return self._counts.totals()[2]
 
     def add(self, now: float, calls: int, failures: int, slow: int) -> None:
-        index = self.bucket_of(now)
-        self.age_to(index)
-        if not self._store or self._store[-1][0] != index:
-            self._store.append([index, 0, 0, 0])
-        bucket = self._store[-1]
-        bucket[1] += calls
-        bucket[2] += failures
-        bucket[3] += slow
-        self.calls += calls
-        self.failures += failures
-        self.slow += slow
+        bucket = self._counts.age_to(self._counts.bucket_of(now))
+        totals = self._counts.totals()
+        bucket[0] += calls
+        bucket[1] += failures
+        bucket[2] += slow
+        totals[0] += calls
+        totals[1] += failures
+        totals[2] += slow
 
     def age_to(self, last_bucket: int) -> None:
         """Forget the buckets older than the window that ends with ``last_bucket``."""
-        oldest_kept = last_bucket - self._buckets + 1
-        while self._store and self._store[0][0] < oldest_kept:
-            _, calls, failures, slow = self._store.popleft()
-            self.calls -= calls
-            self.failures -= failures
-            self.slow -= slow
+        self._counts.age_to(last_bucket)
 
     def clear(self) -> None:
-        self._store.clear()
-        self.calls = self.failures = self.slow = 0
+        self._counts.clear()
 
 
 class _ConsecutiveWindow(_Window):

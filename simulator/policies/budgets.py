@@ -20,7 +20,7 @@ from typing import Annotated, Literal, Protocol, runtime_checkable
 from pydantic import Field
 
 from simulator.outcomes import Outcome, Reply
-from simulator.policies.throttle import RollingCounts
+from simulator.policies.window import RollingCounts
 from simulator.units import ConfigModel, Duration
 
 

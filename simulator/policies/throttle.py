@@ -9,56 +9,11 @@ request that was let through counts when its answer arrives, through :meth:`reco
 
 from __future__ import annotations
 
-import math
-
 from pydantic import Field
 
 from simulator.policies.backoff import Uniform
+from simulator.policies.window import RollingCounts
 from simulator.units import ConfigModel, Duration
-
-
-class RollingCounts:
-    """Integer counters over a sliding time window of fixed buckets: bounded memory, O(1) updates.
-
-    The totals cover the current bucket and the ``buckets - 1`` before it, so an event is
-    forgotten between ``window - window / buckets`` and ``window`` seconds after it. Time must not
-    go backwards; an earlier ``now`` is counted in the newest bucket.
-    """
-
-    __slots__ = ("_epoch", "_slots", "_totals", "_width")
-
-    def __init__(self, window: float, buckets: int, channels: int) -> None:
-        if window <= 0 or buckets < 1 or channels < 1:
-            raise ValueError("RollingCounts needs window > 0, buckets >= 1 and channels >= 1")
-        self._width = window / buckets
-        self._slots = [[0] * channels for _ in range(buckets)]
-        self._totals = [0] * channels
-        self._epoch: int | None = None
-
-    def _advance(self, now: float) -> list[int]:
-        """Expire buckets that fell out of the window; return the bucket for ``now``."""
-        epoch = math.floor(now / self._width)
-        n_buckets = len(self._slots)
-        if self._epoch is None:
-            self._epoch = epoch
-        elif epoch > self._epoch:
-            for step in range(1, min(epoch - self._epoch, n_buckets) + 1):
-                slot = self._slots[(self._epoch + step) % n_buckets]
-                for channel, count in enumerate(slot):
-                    self._totals[channel] -= count
-                    slot[channel] = 0
-            self._epoch = epoch
-        return self._slots[self._epoch % n_buckets]
-
-    def add(self, now: float, channel: int, amount: int = 1) -> None:
-        """Count ``amount`` events on ``channel`` at time ``now``."""
-        self._advance(now)[channel] += amount
-        self._totals[channel] += amount
-
-    def total(self, now: float, channel: int) -> int:
-        """Events on ``channel`` within the window ending at ``now``."""
-        self._advance(now)
-        return self._totals[channel]
 
 
 class ThrottleConfig(ConfigModel):

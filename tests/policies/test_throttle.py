@@ -7,7 +7,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from simulator.policies.throttle import AdaptiveThrottle, RollingCounts, ThrottleConfig
+from simulator.policies.throttle import AdaptiveThrottle, ThrottleConfig
+from simulator.policies.window import RollingCounts
 
 
 def record_n(throttle: AdaptiveThrottle, now: float, requests: int, accepts: int) -> None:
