@@ -11,13 +11,13 @@ so each request's retry sequence needs its own :class:`Backoff` (they restart at
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from typing import Any, Literal
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
-from simulator.policies.presets import fill_preset
-from simulator.units import MAX_SECONDS, ConfigModel, Duration
+from simulator.policies.presets import PresetConfig
+from simulator.units import MAX_SECONDS, Duration
 
 Uniform = Callable[[], float]
 """A draw from U[0, 1); the caller owns the random stream behind it."""
@@ -71,8 +71,10 @@ def _power(factor: float, exponent: float) -> float:
         return math.inf
 
 
-class BackoffConfig(ConfigModel):
+class BackoffConfig(PresetConfig):
     """How the delay before each retry grows and how it is randomised."""
+
+    PRESETS: ClassVar[Mapping[str, Mapping[str, Any]]] = BACKOFF_PRESETS
 
     preset: PresetName | None = Field(
         None, description="Fill unset keys with a real library's defaults (user keys win)."
@@ -93,11 +95,6 @@ class BackoffConfig(ConfigModel):
     jitter_factor: float = Field(
         0.5, ge=0.0, le=1.0, description="f for proportional jitter: x(n) * U(1 - f, 1 + f)."
     )
-
-    @model_validator(mode="before")
-    @classmethod
-    def _apply_preset(cls, data: Any) -> Any:
-        return fill_preset(data, BACKOFF_PRESETS)
 
     @model_validator(mode="after")
     def _check_jitter_kind(self) -> BackoffConfig:

@@ -18,14 +18,15 @@ import copy
 import math
 from abc import ABC, abstractmethod
 from collections import deque
-from typing import Any, Literal, TypeAlias
+from collections.abc import Mapping
+from typing import Any, ClassVar, Literal, TypeAlias
 
-from pydantic import Field, model_validator
+from pydantic import Field
 
 from simulator.outcomes import Outcome
-from simulator.policies.presets import fill_preset
+from simulator.policies.presets import PresetConfig
 from simulator.policies.window import RollingCounts
-from simulator.units import ConfigModel, Duration, OptionalDuration
+from simulator.units import Duration, OptionalDuration
 
 BreakerState: TypeAlias = Literal["closed", "open", "half_open"]
 BreakerPreset: TypeAlias = Literal[
@@ -119,8 +120,10 @@ _PRESETS["resilience4j_time"] = {
 }
 
 
-class BreakerConfig(ConfigModel):
+class BreakerConfig(PresetConfig):
     """Settings of one circuit breaker; ``preset`` fills in a library's defaults (user keys win)."""
+
+    PRESETS: ClassVar[Mapping[str, Mapping[str, Any]]] = _PRESETS
 
     preset: BreakerPreset | None = Field(
         default=None,
@@ -225,12 +228,6 @@ class BreakerConfig(ConfigModel):
         description="The breaker's own call timeout (opossum `timeout`) for a caller to apply; "
         "none when the library has no timeout of its own.",
     )
-
-    @model_validator(mode="before")
-    @classmethod
-    def _fill_preset(cls, data: Any) -> Any:
-        """Fill the preset's values under the user's keys."""
-        return fill_preset(data, _PRESETS)
 
 
 class _Window(ABC):

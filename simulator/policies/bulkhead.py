@@ -9,12 +9,13 @@ frees a slot and hands it straight to the oldest waiter, returning that waiter's
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Any, Literal, TypeAlias
+from collections.abc import Mapping
+from typing import Any, ClassVar, Literal, TypeAlias
 
 from pydantic import Field, model_validator
 
-from simulator.policies.presets import fill_preset
-from simulator.units import ConfigModel, Duration
+from simulator.policies.presets import PresetConfig
+from simulator.units import Duration
 
 BulkheadPreset: TypeAlias = Literal["hystrix_semaphore", "resilience4j", "envoy"]
 
@@ -28,8 +29,10 @@ _PRESETS: dict[str, dict[str, Any]] = {
 }
 
 
-class BulkheadConfig(ConfigModel):
+class BulkheadConfig(PresetConfig):
     """Settings of one bulkhead; ``preset`` fills in a library's defaults (user keys win)."""
+
+    PRESETS: ClassVar[Mapping[str, Mapping[str, Any]]] = _PRESETS
 
     preset: BulkheadPreset | None = Field(
         default=None,
@@ -49,12 +52,6 @@ class BulkheadConfig(ConfigModel):
         le=10_000_000,
         description="Most calls waiting at once (needs max_wait > 0); none means unbounded.",
     )
-
-    @model_validator(mode="before")
-    @classmethod
-    def _fill_preset(cls, data: Any) -> Any:
-        """Fill the preset's values under the user's keys."""
-        return fill_preset(data, _PRESETS)
 
     @model_validator(mode="after")
     def _queue_needs_wait(self) -> BulkheadConfig:

@@ -1,7 +1,7 @@
 """Presets: a ``preset`` key fills a config with a real library's defaults (user keys win).
 
-:func:`fill_preset` is the one implementation; :class:`PresetConfig` applies it before validation
-for configs that declare ``PRESETS``.
+:func:`fill_preset` is the one merge; :class:`PresetConfig`, the base of every policy config with
+presets, applies it before validation to the ``PRESETS`` its subclass declares.
 """
 
 from __future__ import annotations
@@ -36,17 +36,23 @@ class PresetConfig(ConfigModel):
     @model_validator(mode="before")
     @classmethod
     def _fill_preset(cls, data: Any) -> Any:
-        if not isinstance(data, dict):
+        if not isinstance(data, Mapping):
             return data
+        data = dict(data)
         cls._check_user_keys(data)
-        return {**cls.preset_defaults(data), **data}
+        return cls._after_preset(fill_preset(data, cls.PRESETS))
 
     @classmethod
     def preset_defaults(cls, data: Mapping[str, Any]) -> Mapping[str, Any]:
         """The defaults of the preset named in raw config ``data`` (empty if none or unknown)."""
-        preset = data.get("preset")
-        return cls.PRESETS.get(preset, {}) if isinstance(preset, str) else {}
+        return fill_preset({"preset": data.get("preset")}, cls.PRESETS)
 
     @classmethod
     def _check_user_keys(cls, data: dict[str, Any]) -> None:
-        """Hook: refuse keys the user wrote that make no sense together (before presets apply)."""
+        """Hook: refuse keys the user wrote that make no sense together, or rewrite an alias
+        (a copy of the user's mapping, before presets apply)."""
+
+    @classmethod
+    def _after_preset(cls, data: dict[str, Any]) -> dict[str, Any]:
+        """Hook: adjust the filled mapping (e.g. hand a preset on to a nested config)."""
+        return data

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from functools import cache
-from typing import Any
+from typing import Any, ClassVar
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, field_validator
 
 from simulator.outcomes import Outcome, Reply
 from simulator.policies.backoff import (
@@ -23,8 +23,8 @@ from simulator.policies.backoff import (
     PresetName,
     Uniform,
 )
-from simulator.policies.presets import fill_preset
-from simulator.units import ConfigModel, OptionalDuration
+from simulator.policies.presets import PresetConfig
+from simulator.units import OptionalDuration
 
 DEFAULT_RETRY_ON: tuple[str, ...] = (
     "timeout",
@@ -72,8 +72,10 @@ RETRY_PRESETS: dict[str, dict[str, Any]] = {
 }
 
 
-class RetryConfig(ConfigModel):
+class RetryConfig(PresetConfig):
     """How a caller retries: attempt limit, retryable outcomes, backoff and Retry-After handling."""
+
+    PRESETS: ClassVar[Mapping[str, Mapping[str, Any]]] = RETRY_PRESETS
 
     preset: PresetName | None = Field(
         None,
@@ -105,12 +107,9 @@ class RetryConfig(ConfigModel):
         60.0, description="Longest Retry-After honoured; longer values are clamped to it."
     )
 
-    @model_validator(mode="before")
     @classmethod
-    def _resolve_inputs(cls, data: Any) -> Any:
-        if not isinstance(data, Mapping):
-            return data
-        data = dict(data)
+    def _check_user_keys(cls, data: dict[str, Any]) -> None:
+        """``retries`` (Polly/Envoy style) is ``max_attempts - 1``; giving both is refused."""
         retries = data.get("retries")
         if retries is not None:
             if data.get("max_attempts") is not None:
@@ -120,7 +119,10 @@ class RetryConfig(ConfigModel):
                 )
             if isinstance(retries, int) and not isinstance(retries, bool) and retries >= 0:
                 data["max_attempts"] = retries + 1
-        data = fill_preset(data, RETRY_PRESETS)
+
+    @classmethod
+    def _after_preset(cls, data: dict[str, Any]) -> dict[str, Any]:
+        """A retry preset that is also a backoff preset sets the backoff too (user keys win)."""
         preset = data.get("preset")
         if isinstance(preset, str) and preset in BACKOFF_PRESETS:
             backoff = data.get("backoff")
