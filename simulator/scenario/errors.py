@@ -10,6 +10,63 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+# Keys of real libraries (opossum, resilience4j, Hystrix, Polly, gRPC, Envoy, Node http.Agent,
+# AWS SDK, pybreaker; see docs/policies.md) -> our key, for "did you mean" on an unknown key.
+LIBRARY_KEYS: dict[str, str] = {
+    "errorThresholdPercentage": "failure_rate_threshold",
+    "failureRateThreshold": "failure_rate_threshold",
+    "FailureRatio": "failure_rate_threshold",
+    "resetTimeout": "half_open_after",
+    "reset_timeout": "half_open_after",
+    "waitDurationInOpenState": "half_open_after",
+    "sleepWindowInMilliseconds": "half_open_after",
+    "BreakDuration": "half_open_after",
+    "volumeThreshold": "minimum_calls",
+    "minimumNumberOfCalls": "minimum_calls",
+    "requestVolumeThreshold": "minimum_calls",
+    "MinimumThroughput": "minimum_calls",
+    "fail_max": "consecutive_failures",
+    "rollingCountTimeout": "window_duration",
+    "SamplingDuration": "window_duration",
+    "rollingCountBuckets": "window_buckets",
+    "slidingWindowSize": "window_size",
+    "slidingWindowType": "window",
+    "permittedNumberOfCallsInHalfOpenState": "half_open_probes",
+    "slowCallDurationThreshold": "slow_call_duration",
+    "slowCallRateThreshold": "slow_call_rate_threshold",
+    "maxAttempts": "max_attempts",
+    "MaxRetryAttempts": "retries",
+    "num_retries": "retries",
+    "retryExceptions": "retry_on",
+    "retryableStatusCodes": "retry_on",
+    "ShouldRetryAfterHeader": "honour_retry_after",
+    "waitDuration": "base",
+    "initialBackoff": "base",
+    "base_interval": "base",
+    "exponentialBackoffMultiplier": "multiplier",
+    "backoffMultiplier": "multiplier",
+    "maxBackoff": "cap",
+    "max_interval": "cap",
+    "MaxDelay": "cap",
+    "maxConcurrentCalls": "max_concurrent",
+    "maxConcurrentRequests": "max_concurrent",
+    "max_requests": "max_concurrent",
+    "maxWaitDuration": "max_wait",
+    "hedgingDelay": "delay",
+    "MaxHedgedAttempts": "max_hedges",
+    "nonFatalStatusCodes": "non_fatal",
+    "keepAlive": "keep_alive",
+    "maxSockets": "max_sockets",
+    "max_connections": "max_sockets",
+    "maxFreeSockets": "max_free_sockets",
+    "max_pending_requests": "max_pending",
+    "budgetPercent": "budget_percent",
+    "minRetryConcurrency": "min_retry_concurrency",
+    "maxTokens": "max_tokens",
+    "tokenRatio": "token_ratio",
+}
+_LIBRARY_KEYS_FOLDED = {k.lower(): v for k, v in LIBRARY_KEYS.items()}
+
 
 class ScenarioError(ValueError):
     """A scenario that cannot be used; ``problems`` holds one line per problem."""
@@ -105,6 +162,9 @@ def _explain(error: dict[str, Any], parents: list[type[BaseModel]], key: str) ->
     value = error.get("input")
     if kind == "extra_forbidden":
         allowed = _allowed_keys(parents)
+        ours = _LIBRARY_KEYS_FOLDED.get(key.lower())
+        if ours in allowed:
+            return f"unknown key (another library's name); did you mean {ours!r}?"
         close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
         hint = f"did you mean {close[0]!r}?" if close else "allowed keys: " + ", ".join(allowed)
         return f"unknown key; {hint}"
@@ -120,13 +180,13 @@ def _explain(error: dict[str, Any], parents: list[type[BaseModel]], key: str) ->
         op, name = bounds[kind]
         return f"{_show(value)} is not allowed; must be {op} {ctx.get(name)}"
     plain = {
-        "int_type": "an integer",
         "int_parsing": "an integer",
         "int_from_float": "an integer",
         "float_type": "a number",
         "float_parsing": "a number",
         "finite_number": "a finite number (not nan or inf)",
-        "bool_type": "true or false",
+        "bool_type": "true or false (not quoted)",
+        "int_type": "an integer (not quoted, no decimal point)",
         "bool_parsing": "true or false",
         "string_type": "a string",
         "dict_type": "a table",
@@ -143,6 +203,10 @@ def _explain(error: dict[str, Any], parents: list[type[BaseModel]], key: str) ->
         return f"{ctx.get('tag')!r} is not allowed; must be one of {ctx.get('expected_tags')}"
     if kind == "union_tag_not_found":
         return f"needs the key {ctx.get('discriminator')}"
+    if kind in ("too_short", "too_long") and ctx.get("actual_length") is None:
+        if kind == "too_short":
+            return f"has too few items; must have at least {ctx.get('min_length')}"
+        return f"has too many items; must have at most {ctx.get('max_length')}"
     if kind in ("too_short", "too_long"):
         return f"has {ctx.get('actual_length')} item(s); " + (
             f"must have at least {ctx.get('min_length')}"
@@ -169,10 +233,11 @@ def format_path(parts: list[str]) -> str:
     )
 
 
-def format_validation_error(root: type[BaseModel], error: ValidationError) -> list[str]:
+def format_validation_error(root: type[BaseModel], error: ValidationError | list[Any]) -> list[str]:
     """One line per pydantic error: ``path: value is not allowed; must be ...``."""
     lines: list[str] = []
-    for item in error.errors():
+    items = error.errors() if isinstance(error, ValidationError) else error
+    for item in items:
         path, parents = _walk(root, tuple(item["loc"]))
         key = path[-1] if path else ""
         explanation = _explain(item, parents if item["type"] == "extra_forbidden" else [], key)

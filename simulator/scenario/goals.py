@@ -71,6 +71,10 @@ def parse_goal(text: str) -> Goal:
         raise ValueError(f"{raw!r} is not a value for {metric}; e.g. {_example(kind)}") from None
     if value != value or value in (float("inf"), float("-inf")):
         raise ValueError(f"{raw!r} is not a finite value for {metric}")
+    if kind == "ratio" and not 0 <= value <= 1:
+        raise ValueError(
+            f"{raw!r} is not allowed for {metric}; a ratio must be between 0 and 100% (0..1)"
+        )
     return Goal(text.strip(), metric, op, value)
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from simulator.scenario.errors import ScenarioError, format_path
-from simulator.scenario.loading import parse_scenario, parse_toml, read_scenario_text
+from simulator.scenario.loading import check_depth, parse_scenario, parse_toml, read_scenario_text
 from simulator.scenario.schema import Scenario
 
 BASE = "base"
@@ -117,6 +117,10 @@ def _check_override(name: str, override: Any) -> list[str]:
         return [f"{where}: must be a table of overrides, not {type(override).__name__}"]
     if "variants" in override:
         return [f"{where}.variants: variants cannot declare variants of their own"]
+    try:
+        check_depth(override, where)
+    except ScenarioError as error:
+        return error.problems
     return []
 
 
