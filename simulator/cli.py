@@ -181,7 +181,7 @@ def check_seeds(args: argparse.Namespace, blocks: int = 1) -> None:
     if last > MAX_SEED:
         raise BadOption(
             f"--seed {seed} with -r {args.replications}: the runs would use seeds up to {last}, "
-            f"beyond the largest allowed, 2**63-1 ({MAX_SEED}); give --seed "
+            f"beyond the maximum seed 2**63-1 ({MAX_SEED}); give --seed "
             f"<= {MAX_SEED - blocks * args.replications + 1}"
         )
 
@@ -252,13 +252,15 @@ def _check_metric(name: str) -> None:
 
 
 def _missing_part(data, parts: list[str]) -> str | None:
-    """Why ``parts`` names nothing in ``data`` (None if it does). Every part must exist but the
-    last, which may be a new field of a table that exists (a default the file does not spell)."""
+    """Why ``parts`` names nothing in ``data`` (None if it does). A key the file does not spell
+    is fine where the schema gives it a meaning (a top-level table such as ``policies``, a field
+    left at its default: validation refuses unknown ones), but not a service name: that would
+    add an unused service and sweep nothing."""
     from simulator.scenario.errors import format_path
 
+    top_level = {f.alias or name for name, f in Scenario.model_fields.items()}
     node = data
     for depth, part in enumerate(parts):
-        last = depth == len(parts) - 1
         where = format_path(parts[:depth]) or "the top level"
         if isinstance(node, list):
             if not part.isdigit() or int(part) >= len(node):
@@ -266,7 +268,8 @@ def _missing_part(data, parts: list[str]) -> str | None:
             node = node[int(part)]
         elif isinstance(node, dict):
             if part not in node:
-                if last and depth >= 2:
+                named = depth == 1 and parts[0] == "services"
+                if not named and (depth > 0 or part in top_level):
                     return None
                 close = difflib.get_close_matches(part, [str(k) for k in node], n=1)
                 hint = f"; did you mean {close[0]!r}?" if close else ""

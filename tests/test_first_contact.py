@@ -189,12 +189,6 @@ def test_csv_cells_that_look_like_formulas_are_neutralised(tmp_path):
 # --- 17: the progress bar -------------------------------------------------------------------
 
 
-def test_no_progress_bar_when_stderr_is_not_a_terminal(capsys, monkeypatch):
-    monkeypatch.setattr(executors, "show_progress_by_default", lambda: False)
-    assert executors.map_in_order(abs, [-1, -2], None, progress=True) == [1, 2]
-    assert capsys.readouterr().err == ""
-
-
 def test_cli_compare_draws_no_bar_into_a_pipe(tmp_path):
     path = tmp_path / "s.toml"
     path.write_text(chain_text(duration="1s", rate=20))

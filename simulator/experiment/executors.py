@@ -124,8 +124,6 @@ def map_in_order(
     not yet started are cancelled."""
     from tqdm.auto import tqdm
 
-    # A bar only where someone sees it: never into a log file or a pipe.
-    progress = progress and show_progress_by_default()
     results: list[Any] = [None] * len(tasks)
     # Submit before the progress bar starts its monitor thread: a pool forks its workers here.
     futures: dict[Future[R], int] = (
