@@ -14,6 +14,8 @@ from matplotlib.figure import Figure
 from simulator.analysis.goals import goals_text
 from simulator.experiment.compare import HEADLINE, Comparison, describe_metric, format_value
 from simulator.experiment.sweep import SweepResult
+from simulator.report.files import csv_cell
+from simulator.report.text import safe_name
 
 PNG_DPI = 110
 
@@ -32,7 +34,7 @@ def write_rows(path: Path, rows: Sequence[dict[str, Any]]) -> None:
         columns.update(dict.fromkeys(row))
     with path.open("w", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(columns)
+        writer.writerow(csv_cell(str(c)) for c in columns)
         for row in rows:
             writer.writerow(_cell(row.get(c)) for c in columns)
 
@@ -44,11 +46,16 @@ def _cell(value: Any) -> str:
         return str(bool(value)).lower()
     if isinstance(value, float | np.floating):
         return f"{value:.9g}" if np.isfinite(value) else ""
+    if isinstance(value, str):
+        return str(csv_cell(value))  # names from the file: never a live spreadsheet formula
     return str(value)
 
 
 def text_table(headers: Sequence[str], rows: Sequence[Sequence[str]], left: int = 1) -> list[str]:
-    """Aligned plain-text table lines: the first ``left`` columns flush left, the rest right."""
+    """Aligned plain-text table lines: the first ``left`` columns flush left, the rest right.
+    Cells are names from scenario files too: control characters are shown as escapes."""
+    headers = [safe_name(h) for h in headers]
+    rows = [[safe_name(c) for c in r] for r in rows]
     widths = [max([len(h), *(len(r[i]) for r in rows)]) for i, h in enumerate(headers)]
 
     def line(cells: Sequence[str]) -> str:
@@ -104,9 +111,9 @@ def comparison_text(comparison: Comparison) -> str:
     crn = "common random numbers" if comparison.common_random_numbers else "independent seeds"
     seeds = [r.seed for r in comparison.runs_of(comparison.baseline)]
     lines = [
-        f"{comparison.name}: {len(comparison.variants)} variant(s) x "
+        f"{safe_name(comparison.name)}: {len(comparison.variants)} variant(s) x "
         f"{comparison.replications} replication(s), seeds {seeds[0]}..{seeds[-1]} ({crn})",
-        f"baseline: {comparison.baseline}   (* = the {level} interval of the difference "
+        f"baseline: {safe_name(comparison.baseline)}   (* = the {level} interval of the difference "
         "excludes 0)",
         "",
     ]
@@ -143,7 +150,7 @@ def sweep_text(result: SweepResult, metric: str) -> str:
     """One metric over the grid as a terminal table."""
     label = describe_metric(metric)[0]
     head = (
-        f"{result.name}: {label} over {len(result.points)} point(s) x "
+        f"{safe_name(result.name)}: {label} over {len(result.points)} point(s) x "
         f"{len(result.variants)} variant(s) x {result.replications} replication(s)"
     )
     table = text_table(
