@@ -66,6 +66,7 @@ class Call:
         "cancelled",
         "deadline",
         "done",
+        "left_at",
         "parent",
         "process",
         "working_at",
@@ -84,6 +85,7 @@ class Call:
         self.cancel = cancel
         self.abandoned = False
         self.cancelled = False
+        self.left_at = 0.0  # when the caller gave up (valid once abandoned)
         self.process: simpy.Process | None = None
         self.working_at: Instance | None = None
 
@@ -96,12 +98,15 @@ class Call:
         done = self.done
         if done is not None and not done.triggered:
             self.abandoned = True
+            self.left_at = done.env.now
             done.succeed(reply)
             if self.cancel:
                 self.drop()
 
     def drop(self) -> None:
         """Tell the callee to drop this call's work: queued work is skipped, running work stops."""
+        if not self.abandoned and self.done is not None:
+            self.left_at = self.done.env.now
         self.abandoned = True
         self.cancelled = True
         instance = self.working_at
@@ -127,6 +132,12 @@ class Call:
                 return True
             call = call.parent
         return False
+
+
+def _chain(call: Call | None):
+    while call is not None:
+        yield call
+        call = call.parent
 
 
 ROOT = Call(None)
@@ -463,8 +474,12 @@ class CallPath:
         """Count work done, and as wasted when every caller up the chain has already left."""
         stats.work += seconds
         if call.orphaned:
+            # Only the part done after the callers left (the earliest give-up up the chain).
+            now = self.env.now
+            left = min(c.left_at if c.abandoned else now for c in _chain(call))
+            seconds = min(seconds, max(0.0, now - left))
             stats.wasted += seconds
-            stats.wasted_per_bucket[stats.bucket_of(self.env.now)] += seconds
+            stats.wasted_per_bucket[stats.bucket_of(now)] += seconds
 
     def _parallel(self, req: Request, step: ParallelNode, call: Call, caller: int):
         """Fan-out: all calls at once; the first failure (in order) unless degrading."""

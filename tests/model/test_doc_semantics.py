@@ -33,3 +33,26 @@ def test_load_slope_counts_every_request_in_flight_at_the_instance():
     # Three requests arrive at 10 s on one worker: 1 s + 1 s x (3, then 2, then 1) in flight.
     s = run(SLOPE)
     assert s["services"]["gateway"]["work_s"] == pytest.approx(4 + 3 + 2)
+
+
+WASTE = """
+version = 1
+name = "waste"
+duration = "10s"
+seed = 1
+[workload]
+rate = 10
+timeout = "70ms"
+[network]
+default = "0s"
+[services.gateway]
+workers = 100
+[services.gateway.routes."POST /license/activate"]
+steps = [{ work = "100ms" }]
+"""
+
+
+def test_wasted_work_is_only_the_part_after_the_callers_left():
+    s = run(WASTE)
+    n = s["services"]["gateway"]["work_s"] / 0.1
+    assert s["services"]["gateway"]["wasted_work_s"] == pytest.approx(0.03 * n, rel=0.05)
