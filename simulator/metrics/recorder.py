@@ -35,6 +35,8 @@ EDGE_COUNTERS = (
     "connects",
     "pending_waits",
     "pool_rejections",
+    "pool_abandoned",
+    "sockets_destroyed",
     "hedges",
     "fallbacks",
     "deadline_refusals",

@@ -31,7 +31,7 @@ from simulator.outcomes import (
 if TYPE_CHECKING:
     from collections.abc import Generator
 
-    from simulator.metrics.recorder import ServiceStats
+    from simulator.metrics.recorder import EdgeStats, ServiceStats
     from simulator.model.service import Instance, ServiceRuntime
     from simulator.policies.pool import ConnectionPool
 
@@ -66,6 +66,7 @@ class Call:
         "cancelled",
         "deadline",
         "done",
+        "lease",
         "left_at",
         "parent",
         "process",
@@ -88,6 +89,7 @@ class Call:
         self.left_at = 0.0  # when the caller gave up (valid once abandoned)
         self.process: simpy.Process | None = None
         self.working_at: Instance | None = None
+        self.lease: Lease | None = None  # the pooled socket this call waits for or holds
 
     def expire(self, timer: simpy.Event) -> None:
         """Timer callback: if no answer came yet, the caller leaves with the timer's reply."""
@@ -100,6 +102,8 @@ class Call:
             self.abandoned = True
             self.left_at = done.env.now
             done.succeed(reply)
+            if self.lease is not None:
+                self.lease.let_go(done.env.now)
             if self.cancel:
                 self.drop()
 
@@ -109,6 +113,8 @@ class Call:
             self.left_at = self.done.env.now
         self.abandoned = True
         self.cancelled = True
+        if self.lease is not None and self.done is not None:
+            self.lease.let_go(self.done.env.now)
         instance = self.working_at
         if instance is not None and self.process in instance.working:
             self.process.interrupt("cancel")  # type: ignore[union-attr]
@@ -138,6 +144,47 @@ def _chain(call: Call | None):
     while call is not None:
         yield call
         call = call.parent
+
+
+class Lease:
+    """One attempt's place in a connection pool: parked for a socket, holding one, or done.
+
+    When the caller gives up, a parked request leaves the queue and is never sent; a held socket
+    is destroyed at once (the pool's ``after_timeout = "destroy"``) or kept until the late
+    response ends (``"keep"``).
+    """
+
+    __slots__ = ("edge", "pool", "state", "wake")
+
+    WAITING, HOLDING, DONE = 0, 1, 2
+
+    def __init__(self, pool: ConnectionPool, edge: EdgeStats) -> None:
+        self.pool = pool
+        self.edge = edge
+        self.state = Lease.HOLDING
+        self.wake: simpy.Event | None = None  # resumes a parked request (with None: gave up)
+
+    def let_go(self, now: float) -> None:
+        """The caller stopped waiting: leave the queue, or destroy the socket."""
+        if self.state == Lease.WAITING:
+            if self.pool.abandon(self):
+                self.state = Lease.DONE
+                self.edge.pool_abandoned += 1
+                self.wake.succeed(None)  # type: ignore[union-attr]
+        elif self.state == Lease.HOLDING and self.pool.config.after_timeout == "destroy":
+            self.edge.sockets_destroyed += 1
+            self.release(now, reusable=False)
+
+    def release(self, now: float, reusable: bool) -> None:
+        """Give the socket back (once): to the next parked request, idle, or closed."""
+        if self.state != Lease.HOLDING:
+            return
+        self.state = Lease.DONE
+        handover = self.pool.release(now, reusable)
+        if handover is not None:
+            parked: Lease = handover.token  # type: ignore[assignment]
+            parked.state = Lease.HOLDING
+            parked.wake.succeed(handover.acquire)  # type: ignore[union-attr]
 
 
 ROOT = Call(None)
@@ -266,10 +313,13 @@ class CallPath:
     ):
         """Get a connection (with a pool), request leg, service at the callee, response leg."""
         env = self.env
+        lease = None
         if pool is not None:
-            acquired = yield from self._connect(pool, node)
-            if acquired is not None:
-                return acquired
+            lease = Lease(pool, node.edge)  # type: ignore[arg-type]
+            call.lease = lease
+            refused = yield from self._connect(lease, node)
+            if refused is not None:
+                return refused
         delay = self._take(req, node.request_slot)
         hop = node.hop
         if hop:
@@ -278,8 +328,8 @@ class CallPath:
             if status:
                 if delay > 0:
                     yield env.timeout(delay)
-                if pool is not None:
-                    self._release(pool, True)
+                if lease is not None:
+                    lease.release(env.now, True)
                 return http_reply(status)
         if delay > 0:
             yield env.timeout(delay)
@@ -297,35 +347,36 @@ class CallPath:
             delay += hop.added_latency()
         if delay > 0:
             yield env.timeout(delay)
-        if pool is not None:
-            self._release(pool, reply.outcome.got_response and not call.abandoned)
+        if lease is not None:
+            lease.release(env.now, reply.outcome.got_response)
         return reply
 
-    def _connect(self, pool: ConnectionPool, node: CallNode):
-        """Take a socket from ``pool``: reuse, connect (paying the handshake) or wait. Returns a
-        reply only if the call cannot go ahead (pending queue full)."""
+    def _connect(self, lease: Lease, node: CallNode):
+        """Take a socket: reuse, connect (paying the handshake) or wait. Returns a reply only if
+        the request is not sent: the pending queue is full, or its caller gave up meanwhile."""
         from simulator.policies.pool import PoolAction
 
         env = self.env
-        holder: list[simpy.Event] = []  # the wake-up event, made only if the request must wait
-        acquired = pool.acquire(env.now, holder)
+        edge = node.edge
+        acquired = lease.pool.acquire(env.now, lease)
         if acquired.action is PoolAction.WAIT:
-            node.edge.pending_waits += 1  # type: ignore[union-attr]
-            holder.append(env.event())
-            acquired = yield holder[0]
+            edge.pending_waits += 1  # type: ignore[union-attr]
+            lease.state = Lease.WAITING
+            lease.wake = env.event()
+            acquired = yield lease.wake
+            if acquired is None or lease.state != Lease.HOLDING:
+                return TIMEOUT  # the caller left while it waited: never sent
         elif acquired.action is PoolAction.REJECT:
-            node.edge.pool_rejections += 1  # type: ignore[union-attr]
+            lease.state = Lease.DONE
+            edge.pool_rejections += 1  # type: ignore[union-attr]
             return UNAVAILABLE
         if acquired.action is PoolAction.CONNECT:
-            node.edge.connects += 1  # type: ignore[union-attr]
+            edge.connects += 1  # type: ignore[union-attr]
             if acquired.delay > 0:
                 yield env.timeout(acquired.delay)
+                if lease.state != Lease.HOLDING:
+                    return TIMEOUT  # the caller left during the handshake: socket destroyed
         return None
-
-    def _release(self, pool: ConnectionPool, reusable: bool) -> None:
-        handover = pool.release(self.env.now, reusable)
-        if handover is not None:
-            handover.token[0].succeed(handover.acquire)  # type: ignore[index]
 
     def _serve_detached(self, req: Request, node: CallNode, call: Call):
         reply = yield from self._serve(req, node, call)

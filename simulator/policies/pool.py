@@ -11,6 +11,9 @@ pending queue (``max_pending_requests``): overflow fails at once.
 The simulator calls :meth:`ConnectionPool.acquire` before sending, waits ``delay`` (the
 handshake) on CONNECT, parks the request on WAIT, and calls :meth:`ConnectionPool.release` when
 the exchange ends; a :class:`Handover` from ``release`` tells it which parked request to resume.
+A parked request whose caller gives up leaves the queue (:meth:`ConnectionPool.abandon`) and is
+never sent; a request whose caller gives up while it holds a socket destroys that socket at once
+(``after_timeout = "destroy"``, the default) or keeps it until the late response ends.
 """
 
 from __future__ import annotations
@@ -95,6 +98,14 @@ class PoolConfig(PresetConfig):
         0.001, le=60, description="time to open a TCP connection (about one round trip)"
     )
     tls_cost: Duration = Field(0.0, le=60, description="extra time for a TLS handshake (0: plain)")
+    after_timeout: Literal["destroy", "keep"] = Field(
+        "destroy",
+        description="what happens to the socket of a request whose caller gave up (timeout or "
+        "cancel): 'destroy' closes it at once, freeing its place for a new connection (axios, "
+        "got and Envoy abort the request; Node's req.destroy()); 'keep' leaves it busy until the "
+        "late response has been read, then reuses it (a bare req.setTimeout handler that does "
+        "not destroy)",
+    )
     scheduling: Literal["lifo", "fifo"] = Field(
         "lifo",
         description="which idle socket to reuse: 'lifo' the most recent (lets the rest time out), "
