@@ -43,3 +43,38 @@ print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     peak_mib = int(out.stdout.split()[-1]) / 1024
     assert peak_mib < 1024, f"peak {peak_mib:.0f} MiB"
+
+
+LONG_TIMEOUT = """version = 1
+name = "long timeout"
+duration = "20s"
+[workload]
+rate = 1000
+[services.gateway]
+workers = 50
+[services.gateway.routes."POST /license/activate"]
+steps = [{ call = "auth", route = "POST /activate" }]
+[services.auth]
+workers = 50
+[services.auth.routes."POST /activate"]
+steps = [{ work = "1ms" }]
+[policies."gateway->auth"]
+timeout = "1e7s"
+"""
+
+
+def test_a_huge_timeout_does_not_keep_every_answered_call():
+    """Calls answered in time leave the timer wheel, so memory does not grow with run length."""
+    from simulator.model.world import Simulation
+
+    simulation = Simulation(loads_scenario(LONG_TIMEOUT), seed=1)
+    wheel = simulation.wheels[1e7]
+    longest = 0
+
+    def watch(_now: float) -> None:
+        nonlocal longest
+        longest = max(longest, len(wheel.pending))
+
+    simulation.run(progress=watch, chunks=200)
+    assert simulation.recorder.client.offered_total > 15_000
+    assert longest <= 2 * wheel.COMPACT_FROM
