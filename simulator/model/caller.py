@@ -11,6 +11,7 @@ policy says ``cancel``: work done for callers who have left is counted as wasted
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from typing import TYPE_CHECKING
 
@@ -261,6 +262,8 @@ class CallPath:
         if node.stacks is None:
             edge.attempt(self.env.now)  # type: ignore[union-attr]
             if node.timeout is None:  # the common case, inlined: one generator frame less
+                if parent.deadline is not None:
+                    parent = Call(parent)  # a hop without propagation tells the callee nothing
                 reply = yield from self._exchange(req, node, parent)
             else:
                 reply = yield from self.attempt(req, node, parent, node.timeout)
@@ -286,7 +289,13 @@ class CallPath:
         ``calls``, if given, receives the attempt's :class:`Call`, so that the caller can cancel
         it later (hedging cancels the losers).
         """
-        if timeout is None and deadline is None and pool is None and calls is None:
+        if (
+            timeout is None
+            and deadline is None
+            and pool is None
+            and calls is None
+            and parent.deadline is None
+        ):
             return (yield from self._exchange(req, node, parent))
         env = self.env
         if timeout is None:
@@ -480,40 +489,39 @@ class CallPath:
                     call.working_at = instance
                 started = env.now
                 try:
-                    yield hang if hang is not None else env.timeout(demand)
+                    if hang is not None:
+                        # Stuck (a lock, a dependency without timeout) until the fault ends; then
+                        # the step does its work and answers late. Stuck time is not work.
+                        started = math.inf
+                        yield hang
+                        started = env.now
+                    yield env.timeout(demand)
                 except simpy.Interrupt:
                     instance.working.discard(process)
                     call.working_at = None
-                    self._account(stats, env.now - started, call)
+                    self._account(stats, max(0.0, env.now - started), call)
                     reply = RESET
                     break
                 instance.working.discard(process)
                 call.working_at = None
-                if hang is not None:
-                    self._account(stats, env.now - started, call)
-                    reply = RESET
-                    break
                 self._account(stats, demand, call)
                 if not hold:
                     instance.release()
                     holding = False
-            elif type(step) is CallNode:
+            else:
                 if self.cancellation and call.dropped:
                     reply = RESET
                     break
-                answer = yield from self.call(req, step, call, instance.index)
+                if service.can_crash:
+                    answer = yield from self._call_until_crash(req, step, call, instance)
+                elif type(step) is CallNode:
+                    answer = yield from self.call(req, step, call, instance.index)
+                else:
+                    answer = yield from self._parallel(req, step, call, instance.index)
                 if instance.epoch != epoch:
                     reply = RESET
                     break
-                if answer.outcome is not SUCCESS:
-                    reply = service.upstream_error(answer)
-                    break
-            else:
-                answer = yield from self._parallel(req, step, call, instance.index)
-                if instance.epoch != epoch:
-                    reply = RESET
-                    break
-                if answer is not None:
+                if answer is not None and answer.outcome is not SUCCESS:
                     reply = service.upstream_error(answer)
                     break
         if holding:
@@ -531,6 +539,25 @@ class CallPath:
         stats.sojourn_n += 1
         stats.answered[reply.outcome] += 1
         return reply
+
+    def _call_until_crash(self, req: Request, step, call: Call, instance: Instance):
+        """A downstream call (or fan-out) from an instance that may crash meanwhile: at the
+        crash the request fails at once; the call it made goes on for a caller that has left."""
+        env = self.env
+        waiting = Call(call)  # given up at the crash, so work done downstream then is wasted
+        work = (
+            self.call(req, step, waiting, instance.index)
+            if type(step) is CallNode
+            else self._parallel(req, step, waiting, instance.index)
+        )
+        process = env.process(work)
+        crashed = instance.crash_signal()
+        yield process | crashed
+        if process.triggered:
+            return process.value
+        waiting.abandoned = True
+        waiting.left_at = env.now
+        return RESET
 
     def _account(self, stats: ServiceStats, seconds: float, call: Call) -> None:
         """Count work done, and as wasted when every caller up the chain has already left."""

@@ -62,6 +62,7 @@ class Instance:
         "alive",
         "busy",
         "capacity",
+        "crashed",
         "epoch",
         "faults",
         "in_system",
@@ -84,6 +85,14 @@ class Instance:
         self.epoch = 0
         self.working: set[simpy.Process] = set()
         self.faults = ActiveFaults()
+        self.crashed: simpy.Event | None = None  # fires at the next crash (made when needed)
+
+    def crash_signal(self) -> simpy.Event:
+        """An event that fires when this instance next crashes: requests waiting on a
+        downstream call race it, so that they fail at the crash, not when the call returns."""
+        if self.crashed is None:
+            self.crashed = self.service.env.event()
+        return self.crashed
 
     def set_capacity(self, capacity: int) -> None:
         """Change the number of usable workers (brownouts); wakes waiters if capacity grew."""
@@ -107,6 +116,9 @@ class Instance:
         """Stop: waiting and running requests are reset; new connections are refused."""
         self.alive = False
         self.epoch += 1
+        if self.crashed is not None:
+            self.crashed.succeed()
+            self.crashed = None
         while self.queue:
             self.queue.popleft().fail(InstanceCrashed())
         for process in list(self.working):
@@ -124,6 +136,7 @@ class ServiceRuntime:
         "_next",
         "_uniform",
         "balancer",
+        "can_crash",
         "config",
         "env",
         "faults",
@@ -156,6 +169,7 @@ class ServiceRuntime:
         self.load_slope = config.load_slope
         self.hold_worker = config.hold_worker_during_calls
         self.balancer = config.balancer
+        self.can_crash = False  # a crash fault targets it (set by the model)
         self.instances = [Instance(self, i, config.concurrency) for i in range(config.instances)]
         self.faults = ActiveFaults()
         self.outages = 0

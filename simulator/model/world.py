@@ -49,6 +49,8 @@ class Simulation:
             kind, caller, callee = parse_target(fault.target)
             if kind == "hop":
                 self.hops.setdefault(f"{caller}->{callee}", ActiveFaults())
+            elif fault.kind == "crash":
+                self.services[caller].can_crash = True
         cancellation = any(
             p.on_timeout == "cancel" or (p.hedging is not None and p.hedging.cancel_losers)
             for p in scenario.policies.values()
