@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from simulator.hops import Hop
 from simulator.metrics.histogram import COARSE, N_COARSE, LatencyHistogram, bin_index
 from simulator.metrics.level import Level
 from simulator.outcomes import N_OUTCOMES, OUTCOMES, Reply
@@ -50,6 +51,7 @@ class EdgeStats:
     __slots__ = (
         "callee",
         "caller",
+        "hop",
         "inv_bucket",
         "last_bucket",
         "outcomes",
@@ -59,9 +61,9 @@ class EdgeStats:
         *EDGE_COUNTERS,
     )
 
-    def __init__(self, caller: str, callee: str, n_buckets: int, bucket: float) -> None:
-        self.caller = caller
-        self.callee = callee
+    def __init__(self, hop: Hop, n_buckets: int, bucket: float) -> None:
+        self.hop = hop
+        self.caller, self.callee = hop
         self.inv_bucket = 1.0 / bucket
         self.last_bucket = n_buckets - 1
         self.outcomes = [0] * N_OUTCOMES
@@ -79,7 +81,7 @@ class EdgeStats:
 
     @property
     def name(self) -> str:
-        return f"{self.caller}->{self.callee}"
+        return str(self.hop)
 
     def record(self, now: float, reply: Reply) -> None:
         outcome = reply.outcome
@@ -205,10 +207,11 @@ class Recorder:
         self.services[name] = stats
         return stats
 
-    def edge(self, caller: str, callee: str) -> EdgeStats:
-        key = f"{caller}->{callee}"
+    def edge(self, hop: Hop) -> EdgeStats:
+        """The counters of ``hop``, keyed by its name ('caller->callee')."""
+        key = str(hop)
         if key not in self.edges:
-            self.edges[key] = EdgeStats(caller, callee, self.n_buckets, self.bucket)
+            self.edges[key] = EdgeStats(hop, self.n_buckets, self.bucket)
         return self.edges[key]
 
 

@@ -12,13 +12,14 @@ policy says ``cancel``: work done for callers who have left is counted as wasted
 from __future__ import annotations
 
 import math
-from collections import deque
 from typing import TYPE_CHECKING
 
 import simpy
 
-from simulator.model.plan import CallNode, ParallelNode, Plan, WorkNode
+from simulator.model.calls import Call, Lease, chain
+from simulator.model.plan import WorkNode
 from simulator.model.service import InstanceCrashed
+from simulator.model.sites import CallSite, ParallelSite
 from simulator.outcomes import (
     DEADLINE_EXCEEDED,
     REFUSED,
@@ -28,11 +29,13 @@ from simulator.outcomes import (
     Reply,
     http_reply,
 )
+from simulator.policies.timeouts import Limit
 
 if TYPE_CHECKING:
     from collections.abc import Generator
 
-    from simulator.metrics.recorder import EdgeStats, ServiceStats
+    from simulator.metrics.recorder import ServiceStats
+    from simulator.model.calls import Request
     from simulator.model.service import Instance, ServiceRuntime
     from simulator.policies.pool import ConnectionPool
 
@@ -42,249 +45,48 @@ CONFLICT = http_reply(409)
 SUCCESS = Outcome.SUCCESS
 
 
-class Request:
-    """One client request: its arrival index, key, start time and pre-drawn demands."""
-
-    __slots__ = ("demands", "index", "key", "start")
-
-    def __init__(self, index: int, key: int, start: float, demands: list[float | None]) -> None:
-        self.index = index
-        self.key = key
-        self.start = start
-        self.demands = demands
-
-
-class Call:
-    """The caller side of a call that may be given up: is the caller still waiting?
-
-    ``deadline`` is the absolute deadline the callee is told about (deadline propagation), or
-    None. With ``cancel``, giving up also tells the callee to drop or stop the work.
-    """
-
-    __slots__ = (
-        "abandoned",
-        "cancel",
-        "cancelled",
-        "deadline",
-        "done",
-        "lease",
-        "left_at",
-        "parent",
-        "process",
-        "working_at",
-    )
-
-    def __init__(
-        self,
-        parent: Call | None,
-        done: simpy.Event | None = None,
-        deadline: float | None = None,
-        cancel: bool = False,
-    ) -> None:
-        self.parent = parent
-        self.done = done
-        self.deadline = deadline
-        self.cancel = cancel
-        self.abandoned = False
-        self.cancelled = False
-        self.left_at = 0.0  # when the caller gave up (valid once abandoned)
-        self.process: simpy.Process | None = None
-        self.working_at: Instance | None = None
-        self.lease: Lease | None = None  # the pooled socket this call waits for or holds
-
-    def expire(self, timer: simpy.Event) -> None:
-        """Timer callback: if no answer came yet, the caller leaves with the timer's reply."""
-        self.give_up(timer.value)
-
-    def give_up(self, reply: Reply) -> None:
-        """The caller stops waiting (unless answered already) and leaves with ``reply``."""
-        done = self.done
-        if done is not None and not done.triggered:
-            self.abandoned = True
-            self.left_at = done.env.now
-            done.succeed(reply)
-            if self.lease is not None:
-                self.lease.let_go(done.env.now)
-            if self.cancel:
-                self.drop()
-
-    def drop(self) -> None:
-        """Tell the callee to drop this call's work: queued work is skipped, running work stops."""
-        if not self.abandoned and self.done is not None:
-            self.left_at = self.done.env.now
-        self.abandoned = True
-        self.cancelled = True
-        if self.lease is not None and self.done is not None:
-            self.lease.let_go(self.done.env.now)
-        instance = self.working_at
-        if instance is not None and self.process in instance.working:
-            self.process.interrupt("cancel")  # type: ignore[union-attr]
-
-    @property
-    def orphaned(self) -> bool:
-        """True when this caller or any caller above it has given up (checked per work step)."""
-        call: Call | None = self
-        while call is not None:
-            if call.abandoned:
-                return True
-            call = call.parent
-        return False
-
-    @property
-    def dropped(self) -> bool:
-        """True when this caller or one above it gave up *and* asked for the work to be dropped."""
-        call: Call | None = self
-        while call is not None:
-            if call.cancelled:
-                return True
-            call = call.parent
-        return False
-
-
-def _chain(call: Call | None):
-    while call is not None:
-        yield call
-        call = call.parent
-
-
-class Lease:
-    """One attempt's place in a connection pool: parked for a socket, holding one, or done.
-
-    When the caller gives up, a parked request leaves the queue and is never sent; a held socket
-    is destroyed at once (the pool's ``after_timeout = "destroy"``) or kept until the late
-    response ends (``"keep"``).
-    """
-
-    __slots__ = ("edge", "pool", "state", "wake")
-
-    WAITING, HOLDING, DONE = 0, 1, 2
-
-    def __init__(self, pool: ConnectionPool, edge: EdgeStats) -> None:
-        self.pool = pool
-        self.edge = edge
-        self.state = Lease.HOLDING
-        self.wake: simpy.Event | None = None  # resumes a parked request (with None: gave up)
-
-    def let_go(self, now: float) -> None:
-        """The caller stopped waiting: leave the queue, or destroy the socket."""
-        if self.state == Lease.WAITING:
-            if self.pool.abandon(self):
-                self.state = Lease.DONE
-                self.edge.pool_abandoned += 1
-                self.wake.succeed(None)  # type: ignore[union-attr]
-        elif self.state == Lease.HOLDING and self.pool.config.after_timeout == "destroy":
-            self.edge.sockets_destroyed += 1
-            self.release(now, reusable=False)
-
-    def release(self, now: float, reusable: bool) -> None:
-        """Give the socket back (once): to the next parked request, idle, or closed."""
-        if self.state != Lease.HOLDING:
-            return
-        self.state = Lease.DONE
-        handover = self.pool.release(now, reusable)
-        if handover is not None:
-            parked: Lease = handover.token  # type: ignore[assignment]
-            parked.state = Lease.HOLDING
-            parked.wake.succeed(handover.acquire)  # type: ignore[union-attr]
-
-
-ROOT = Call(None)
-TIME_EPSILON = 1e-9  # timers within this of their due time fire (float sums differ in the last bit)
-
-
-class TimerWheel:
-    """Timeouts of one fixed duration, without a SimPy event per timeout.
-
-    Calls with the same timeout expire in the order they started, so a FIFO and a single wake-up
-    event suffice; calls answered in time are dropped when they reach the front. This keeps the
-    event heap small (a 30 s timeout at 300 calls/s would otherwise hold 9,000 pending timers)
-    and saves one event per call: profiling showed the timers were a third of the policy cost.
-    """
-
-    __slots__ = ("compact_at", "duration", "env", "pending", "reply", "waking")
-
-    COMPACT_FROM = 4096  # below this many entries answered calls just wait for the front
-
-    def __init__(self, env: simpy.Environment, duration: float, reply: Reply) -> None:
-        self.env = env
-        self.duration = duration
-        self.reply = reply
-        self.pending: deque[tuple[float, Call]] = deque()
-        self.waking = False
-        self.compact_at = self.COMPACT_FROM
-
-    def add(self, call: Call) -> None:
-        pending = self.pending
-        pending.append((self.env.now + self.duration, call))
-        if len(pending) >= self.compact_at:
-            self._compact()
-        if not self.waking:
-            self.waking = True
-            self.env.timeout(self.duration).callbacks.append(self._wake)
-
-    def _compact(self) -> None:
-        """Drop the calls answered in time. With a long timeout they would otherwise stay until
-        their due time reaches the front, so memory would grow with the run's length. Done when
-        the FIFO doubles since the last compaction, so the cost per call stays constant."""
-        live = deque(entry for entry in self.pending if not entry[1].done.triggered)  # type: ignore[union-attr]
-        self.pending = live
-        self.compact_at = max(self.COMPACT_FROM, 2 * len(live))
-
-    def _wake(self, _event: simpy.Event) -> None:
-        now = self.env.now
-        pending = self.pending
-        while pending:
-            due, call = pending[0]
-            if call.done.triggered:  # type: ignore[union-attr]
-                pending.popleft()
-            elif due <= now + TIME_EPSILON:
-                pending.popleft()
-                call.give_up(self.reply)
-            else:
-                self.env.timeout(due - now).callbacks.append(self._wake)
-                return
-        self.waking = False
-
-
 class CallPath:
     """Runs calls on the simulated clock for one simulation."""
 
-    def __init__(self, env: simpy.Environment, plan: Plan, cancellation: bool = False) -> None:
+    def __init__(self, env: simpy.Environment, retry_samplers, cancellation: bool = False) -> None:
         self.env = env
-        self.retry_samplers = plan.retry_samplers
+        self.retry_samplers = retry_samplers
         self.cancellation = cancellation  # any hop cancels on timeout: check for dropped work
 
+    # -- the caller's side ------------------------------------------------------------------
+
     def call(
-        self, req: Request, node: CallNode, parent: Call, caller: int = 0
+        self, req: Request, site: CallSite, parent: Call, caller: int = 0
     ) -> Generator[simpy.Event, object, Reply]:
         """Make one call from caller instance ``caller``; its policy stack, if any, applies here."""
-        edge = node.edge
-        if node.stacks is None:
-            edge.attempt(self.env.now)  # type: ignore[union-attr]
-            if node.timeout is None:  # the common case, inlined: one generator frame less
+        edge = site.edge
+        if site.stacks is None:
+            edge.attempt(self.env.now)
+            if site.timeout is None:  # the common case, inlined: one generator frame less
                 if parent.deadline is not None:
                     parent = Call(parent)  # a hop without propagation tells the callee nothing
-                reply = yield from self._exchange(req, node, parent)
+                reply = yield from self._exchange(req, site, parent)
             else:
-                reply = yield from self.attempt(req, node, parent, node.timeout)
+                reply = yield from self.attempt(req, site, parent, site.timeout)
         else:
-            reply = yield from node.stacks[caller].call(req, node, parent)
-        edge.record(self.env.now, reply)  # type: ignore[union-attr]
+            reply = yield from site.stacks[caller].call(req, site, parent)
+        edge.record(self.env.now, reply)
         return reply
 
     def attempt(
         self,
         req: Request,
-        node: CallNode,
+        site: CallSite,
         parent: Call,
         timeout: float | None,
-        timeout_reply: Reply = TIMEOUT,
+        limit: Limit = Limit.FIXED,
         deadline: float | None = None,
         cancel: bool = False,
         pool: ConnectionPool | None = None,
         calls: list[Call] | None = None,
     ):
-        """One attempt, raced against ``timeout`` (None: wait as long as it takes).
+        """One attempt, raced against ``timeout`` (None: wait as long as it takes); ``limit``
+        says which timeout it is (:func:`~simulator.policies.timeouts.attempt_timeout`).
 
         ``calls``, if given, receives the attempt's :class:`Call`, so that the caller can cancel
         it later (hedging cancels the losers).
@@ -296,32 +98,40 @@ class CallPath:
             and calls is None
             and parent.deadline is None
         ):
-            return (yield from self._exchange(req, node, parent))
+            return (yield from self._exchange(req, site, parent))
         env = self.env
         if timeout is None:
             child = Call(parent, None, deadline, cancel)
             child.process = env.active_process
             if calls is not None:
                 calls.append(child)
-            return (yield from self._exchange(req, node, child, pool))
-        child = Call(parent, env.event(), deadline, cancel)
+            return (yield from self._exchange(req, site, child, pool))
+        done = env.event()
+        child = Call(parent, done, deadline, cancel)
         if calls is not None:
             calls.append(child)
-        process = env.process(self._detached(req, node, child, pool))
+        process = env.process(self._detached(req, site, child, done, pool))
         if cancel:
             child.process = process
-        wheel = node.wheel
-        if wheel is not None and timeout == wheel.duration and timeout_reply is TIMEOUT:
-            wheel.add(child)
+        if limit is Limit.FIXED and site.wheel is not None:
+            site.wheel.add(child, done)
         else:
-            env.timeout(timeout, timeout_reply).callbacks.append(child.expire)
-        return (yield child.done)
+            reply = DEADLINE_EXCEEDED if limit is Limit.DEADLINE else TIMEOUT
+            env.timeout(timeout, reply).callbacks.append(child.expire)
+        return (yield done)
 
-    def _detached(self, req: Request, node: CallNode, call: Call, pool: ConnectionPool | None):
+    def _detached(
+        self,
+        req: Request,
+        site: CallSite,
+        call: Call,
+        done: simpy.Event,
+        pool: ConnectionPool | None,
+    ):
         """The callee side of a call with a timeout, in its own process."""
-        reply = yield from self._exchange(req, node, call, pool)
-        if not call.done.triggered:  # type: ignore[union-attr]
-            call.done.succeed(reply)  # type: ignore[union-attr]
+        reply = yield from self._exchange(req, site, call, pool)
+        if not done.triggered:
+            done.succeed(reply)
 
     def _take(self, req: Request, slot: int) -> float:
         """The demand of ``slot``: pre-drawn on first use, from the retry stream after that."""
@@ -331,23 +141,25 @@ class CallPath:
         req.demands[slot] = None
         return value
 
+    # -- the network ------------------------------------------------------------------------
+
     def _exchange(
-        self, req: Request, node: CallNode, call: Call, pool: ConnectionPool | None = None
+        self, req: Request, site: CallSite, call: Call, pool: ConnectionPool | None = None
     ):
         """Get a connection (with a pool), request leg, service at the callee, response leg."""
         env = self.env
         lease = None
         if pool is not None:
-            lease = Lease(pool, node.edge)  # type: ignore[arg-type]
+            lease = Lease(pool, site.edge)
             call.lease = lease
-            refused = yield from self._connect(lease, node)
+            refused = yield from self._connect(lease, site)
             if refused is not None:
                 return refused
-        delay = self._take(req, node.request_slot)
-        hop = node.hop
-        if hop:
-            delay += hop.added_latency()
-            status = hop.injected_error()
+        delay = self._take(req, site.request_slot)
+        faults = site.faults
+        if faults:
+            delay += faults.added_latency()
+            status = faults.injected_error()
             if status:
                 if delay > 0:
                     yield env.timeout(delay)
@@ -356,34 +168,35 @@ class CallPath:
                 return http_reply(status)
         if delay > 0:
             yield env.timeout(delay)
-        service = node.service
-        if service.request_timeout is None:  # type: ignore[union-attr]
-            reply = yield from self._serve(req, node, call)
+        timer = site.service.request_timer
+        if timer is None:
+            reply = yield from self._serve(req, site, call)
         else:
             # The callee's own request timeout (the gateway's 30 s, answered 408): its work goes on.
-            inner = Call(call, env.event(), call.deadline)
-            env.process(self._serve_detached(req, node, inner))
-            service.request_timer.add(inner)  # type: ignore[union-attr]
-            reply = yield inner.done
-        delay = self._take(req, node.response_slot)
-        if hop:
-            delay += hop.added_latency()
+            done = env.event()
+            inner = Call(call, done, call.deadline)
+            env.process(self._serve_detached(req, site, inner, done))
+            timer.add(inner, done)
+            reply = yield done
+        delay = self._take(req, site.response_slot)
+        if faults:
+            delay += faults.added_latency()
         if delay > 0:
             yield env.timeout(delay)
         if lease is not None:
             lease.release(env.now, reply.outcome.got_response)
         return reply
 
-    def _connect(self, lease: Lease, node: CallNode):
+    def _connect(self, lease: Lease, site: CallSite):
         """Take a socket: reuse, connect (paying the handshake) or wait. Returns a reply only if
         the request is not sent: the pending queue is full, or its caller gave up meanwhile."""
         from simulator.policies.pool import PoolAction
 
         env = self.env
-        edge = node.edge
+        edge = site.edge
         acquired = lease.pool.acquire(env.now, lease)
         if acquired.action is PoolAction.WAIT:
-            edge.pending_waits += 1  # type: ignore[union-attr]
+            edge.pending_waits += 1
             lease.state = Lease.WAITING
             lease.wake = env.event()
             acquired = yield lease.wake
@@ -391,153 +204,185 @@ class CallPath:
                 return TIMEOUT  # the caller left while it waited: never sent
         elif acquired.action is PoolAction.REJECT:
             lease.state = Lease.DONE
-            edge.pool_rejections += 1  # type: ignore[union-attr]
+            edge.pool_rejections += 1
             return UNAVAILABLE
         if acquired.action is PoolAction.CONNECT:
-            edge.connects += 1  # type: ignore[union-attr]
+            edge.connects += 1
             if acquired.delay > 0:
                 yield env.timeout(acquired.delay)
                 if lease.state != Lease.HOLDING:
                     return TIMEOUT  # the caller left during the handshake: socket destroyed
         return None
 
-    def _serve_detached(self, req: Request, node: CallNode, call: Call):
-        reply = yield from self._serve(req, node, call)
-        if not call.done.triggered:  # type: ignore[union-attr]
-            call.done.succeed(reply)  # type: ignore[union-attr]
+    # -- the callee's side ------------------------------------------------------------------
 
-    def _serve(self, req: Request, node: CallNode, call: Call):
-        """The callee's side: pick an instance, queue for a worker, run the route's steps."""
+    def _serve_detached(self, req: Request, site: CallSite, call: Call, done: simpy.Event):
+        reply = yield from self._serve(req, site, call)
+        if not done.triggered:
+            done.succeed(reply)
+
+    def _serve(self, req: Request, site: CallSite, call: Call):
+        """The callee's side: pick an instance, admit or refuse the request, run the route's
+        steps (work on a worker, calls downstream) until the first failure, answer."""
         env = self.env
-        service: ServiceRuntime = node.service  # type: ignore[assignment]
+        service = site.service
         stats = service.stats
         arrived = env.now
         stats.arrivals[stats.bucket_of(arrived)] += 1
         instance = service.pick()
-        if service.outages or not instance.alive:
-            stats.answered[Outcome.CONNECTION_REFUSED] += 1
-            return REFUSED
-        deadline = call.deadline
-        if deadline is not None and arrived >= deadline:
-            stats.answered[Outcome.DEADLINE_EXCEEDED] += 1
-            return DEADLINE_EXCEEDED
-        faults = instance.faults if instance.faults else service.faults
-        if faults:
-            status = service.faults.injected_error() or instance.faults.injected_error()
-            if status:
-                reply = http_reply(status)
-                stats.answered[reply.outcome] += 1
-                return reply
-        limit = service.queue_limit
-        if (
-            limit is not None
-            and instance.busy >= instance.capacity
-            and len(instance.queue) >= limit
-        ):
-            stats.overflow += 1
-            stats.answered[Outcome.SERVICE_UNAVAILABLE] += 1
-            return UNAVAILABLE
+        refused = self._refusal(service, instance, call.deadline, arrived)
+        if refused is not None:
+            stats.answered[refused.outcome] += 1
+            return refused
         instance.in_system += 1
         stats.in_system.change(arrived, 1)
         epoch = instance.epoch
         hold = service.hold_worker
-        holding = False
-        reply = node.success
-        version = service.versions.get(req.key, 0) if node.optimistic else 0
-        for step in node.steps if not hold else (None, *node.steps):
-            if step is None or type(step) is WorkNode:
-                if not holding:
-                    # Take a worker: at once if one is free, else wait in FIFO order.
-                    queued_at = env.now
-                    if instance.busy < instance.capacity:
-                        instance.busy += 1
-                        stats.busy.change(env.now, 1)
-                    else:
-                        waiting = env.event()
-                        instance.queue.append(waiting)
-                        stats.queued.change(env.now, 1)
-                        try:
-                            yield waiting
-                        except InstanceCrashed:
-                            stats.queued.change(env.now, -1)
-                            reply = RESET
-                            break
-                        stats.queued.change(env.now, -1)
-                    stats.wait_sum += env.now - queued_at
-                    stats.wait_n += 1
-                    holding = True
-                    if deadline is not None and env.now >= deadline:
-                        reply = DEADLINE_EXCEEDED  # waited past the deadline: refuse the work
+        version = service.versions.get(req.key, 0) if site.optimistic else 0
+        reply = (yield from self._claim(instance, call)) if hold else None
+        if reply is None:
+            for step in site.steps:
+                if type(step) is WorkNode:
+                    reply = yield from self._work(req, step.slot, call, instance, hold)
+                    if reply is not None:
                         break
-                if self.cancellation and call.dropped:
-                    reply = RESET  # the caller cancelled: drop the work
-                    break
-                if step is None:
                     continue
-                demand = self._take(req, step.slot)
-                if service.load_slope:
-                    demand += service.load_slope * instance.busy
-                if faults:
-                    demand = demand * service.faults.slowdown * instance.faults.slowdown
-                    demand += service.faults.added_latency() + instance.faults.added_latency()
-                    hang = service.faults.hang_event() or instance.faults.hang_event()
-                else:
-                    hang = None
-                process = env.active_process
-                instance.working.add(process)
-                if call.cancel:
-                    call.working_at = instance
-                started = env.now
-                try:
-                    if hang is not None:
-                        # Stuck (a lock, a dependency without timeout) until the fault ends; then
-                        # the step does its work and answers late. Stuck time is not work.
-                        started = math.inf
-                        yield hang
-                        started = env.now
-                    yield env.timeout(demand)
-                except simpy.Interrupt:
-                    instance.working.discard(process)
-                    call.working_at = None
-                    self._account(stats, max(0.0, env.now - started), call)
-                    reply = RESET
-                    break
-                instance.working.discard(process)
-                call.working_at = None
-                self._account(stats, demand, call)
-                if not hold:
-                    instance.release()
-                    holding = False
-            else:
                 if self.cancellation and call.dropped:
-                    reply = RESET
+                    reply = RESET  # the caller cancelled: make no more calls
                     break
                 if service.can_crash:
                     answer = yield from self._call_until_crash(req, step, call, instance)
-                elif type(step) is CallNode:
+                elif type(step) is CallSite:
                     answer = yield from self.call(req, step, call, instance.index)
                 else:
                     answer = yield from self._parallel(req, step, call, instance.index)
                 if instance.epoch != epoch:
-                    reply = RESET
+                    reply = RESET  # the instance crashed (and maybe restarted) meanwhile
                     break
                 if answer is not None and answer.outcome is not SUCCESS:
                     reply = service.upstream_error(answer)
                     break
-        if holding:
-            instance.release()
-        if node.optimistic and reply.outcome is SUCCESS:
-            # Optimistic concurrency: a write whose key changed while it worked loses with 409.
-            if service.versions.get(req.key, 0) != version:
-                reply = CONFLICT
-            else:
-                service.versions[req.key] = version + 1
+            if hold:
+                instance.release()
+        reply = self._commit(service, site, req.key, version, reply)
         now = env.now
         instance.in_system -= 1
         stats.in_system.change(now, -1)
         stats.sojourn_sum += now - arrived
         stats.sojourn_n += 1
         stats.answered[reply.outcome] += 1
+        return reply
+
+    @staticmethod
+    def _refusal(
+        service: ServiceRuntime, instance: Instance, deadline: float | None, now: float
+    ) -> Reply | None:
+        """The answer given at once, without queueing, or None to admit: the instance is down,
+        the deadline has passed, an injected error, or the queue is full."""
+        if service.outages or not instance.alive:
+            return REFUSED
+        if deadline is not None and now >= deadline:
+            return DEADLINE_EXCEEDED
+        if instance.faults or service.faults:
+            status = service.faults.injected_error() or instance.faults.injected_error()
+            if status:
+                return http_reply(status)
+        limit = service.queue_limit
+        if (
+            limit is not None
+            and instance.busy >= instance.capacity
+            and len(instance.queue) >= limit
+        ):
+            service.stats.overflow += 1
+            return UNAVAILABLE
+        return None
+
+    @staticmethod
+    def _commit(
+        service: ServiceRuntime, site: CallSite, key: int, version: int, reply: Reply | None
+    ) -> Reply:
+        """The request's answer: the route's success unless a step failed; an optimistic write
+        whose key changed while it worked loses with 409."""
+        if reply is not None:
+            return reply
+        if site.optimistic and site.success.outcome is SUCCESS:
+            if service.versions.get(key, 0) != version:
+                return CONFLICT
+            service.versions[key] = version + 1
+        return site.success
+
+    def _claim(self, instance: Instance, call: Call):
+        """Take a worker: at once if one is free, else wait in FIFO order. None once held; the
+        reply that ends the request otherwise (a crash while queued, or waited past the
+        deadline: the worker is given back and the work refused)."""
+        env = self.env
+        stats = instance.service.stats
+        queued_at = env.now
+        if instance.busy < instance.capacity:
+            instance.busy += 1
+            stats.busy.change(queued_at, 1)
+        else:
+            waiting = env.event()
+            instance.queue.append(waiting)
+            stats.queued.change(queued_at, 1)
+            try:
+                yield waiting
+            except InstanceCrashed:
+                stats.queued.change(env.now, -1)
+                return RESET
+            stats.queued.change(env.now, -1)
+        stats.wait_sum += env.now - queued_at
+        stats.wait_n += 1
+        deadline = call.deadline
+        if deadline is not None and env.now >= deadline:
+            instance.release()
+            return DEADLINE_EXCEEDED
+        return None
+
+    def _work(self, req: Request, slot: int, call: Call, instance: Instance, hold: bool):
+        """One work step: take a worker (unless the route holds one), work for the step's
+        demand (longer under load and faults), give the worker back. None when done; the reply
+        that ends the request otherwise."""
+        env = self.env
+        if not hold:
+            refused = yield from self._claim(instance, call)
+            if refused is not None:
+                return refused
+        if self.cancellation and call.dropped:
+            if not hold:
+                instance.release()
+            return RESET  # the caller cancelled: drop the work
+        service = instance.service
+        demand = self._take(req, slot)
+        if service.load_slope:
+            demand += service.load_slope * instance.busy
+        hang = None
+        if instance.faults or service.faults:
+            demand = demand * service.faults.slowdown * instance.faults.slowdown
+            demand += service.faults.added_latency() + instance.faults.added_latency()
+            hang = service.faults.hang_event() or instance.faults.hang_event()
+        process = env.active_process
+        instance.working.add(process)
+        if call.cancel:
+            call.working_at = instance
+        started = env.now
+        reply = None
+        try:
+            if hang is not None:
+                # Stuck (a lock, a dependency without timeout) until the fault ends; then the
+                # step does its work and answers late. Stuck time is not work.
+                started = math.inf
+                yield hang
+                started = env.now
+            yield env.timeout(demand)
+        except simpy.Interrupt:
+            demand = max(0.0, env.now - started)
+            reply = RESET  # cancelled, or the instance crashed
+        instance.working.discard(process)
+        call.working_at = None
+        self._account(service.stats, demand, call)
+        if not hold:
+            instance.release()
         return reply
 
     def _call_until_crash(self, req: Request, step, call: Call, instance: Instance):
@@ -547,7 +392,7 @@ class CallPath:
         waiting = Call(call)  # given up at the crash, so work done downstream then is wasted
         work = (
             self.call(req, step, waiting, instance.index)
-            if type(step) is CallNode
+            if type(step) is CallSite
             else self._parallel(req, step, waiting, instance.index)
         )
         process = env.process(work)
@@ -565,15 +410,15 @@ class CallPath:
         if call.orphaned:
             # Only the part done after the callers left (the earliest give-up up the chain).
             now = self.env.now
-            left = min(c.left_at if c.abandoned else now for c in _chain(call))
+            left = min(c.left_at if c.abandoned else now for c in chain(call))
             seconds = min(seconds, max(0.0, now - left))
             stats.wasted += seconds
             stats.wasted_per_bucket[stats.bucket_of(now)] += seconds
 
-    def _parallel(self, req: Request, step: ParallelNode, call: Call, caller: int):
+    def _parallel(self, req: Request, step: ParallelSite, call: Call, caller: int):
         """Fan-out: all calls at once; the first failure (in order) unless degrading."""
         env = self.env
-        processes = [env.process(self.call(req, node, call, caller)) for node in step.calls]
+        processes = [env.process(self.call(req, site, call, caller)) for site in step.calls]
         yield env.all_of(processes)
         if step.degrade:
             return None
@@ -582,3 +427,6 @@ class CallPath:
             if answer.outcome is not SUCCESS:
                 return answer
         return None
+
+
+__all__ = ["CONFLICT", "REQUEST_TIMEOUT", "UNAVAILABLE", "CallPath"]

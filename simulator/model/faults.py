@@ -10,7 +10,6 @@ import math
 from typing import TYPE_CHECKING
 
 from simulator.distributions import make_sampler, uniform_sampler
-from simulator.scenario.references import parse_target
 from simulator.scenario.schema import (
     BrownoutFault,
     CrashFault,
@@ -23,6 +22,7 @@ from simulator.scenario.schema import (
 if TYPE_CHECKING:
     import simpy
 
+    from simulator.hops import Hop, Target
     from simulator.model.service import ActiveFaults, Instance, ServiceRuntime
     from simulator.rng import Streams
 
@@ -35,7 +35,7 @@ class FaultInjector:
         env: simpy.Environment,
         faults: list,
         services: dict[str, ServiceRuntime],
-        hops: dict[str, ActiveFaults],
+        hops: dict[Hop, ActiveFaults],
         streams: Streams,
     ) -> None:
         self.env = env
@@ -45,20 +45,19 @@ class FaultInjector:
         for i, fault in enumerate(faults):
             env.process(self._run(fault, streams, f"fault {i} {fault.kind}"))
 
-    def _targets(self, target: str) -> tuple[list[ActiveFaults], list[Instance]]:
-        """The fault-state holders and the instances that ``target`` names."""
-        kind, name, detail = parse_target(target)
-        if kind == "hop":
-            return [self.hops[f"{name}->{detail}"]], []
-        service = self.services[name]
-        if kind == "instance":
-            instance = service.instances[detail]  # type: ignore[index]
+    def _targets(self, place: Target) -> tuple[list[ActiveFaults], list[Instance]]:
+        """The fault-state holders and the instances that ``place`` names."""
+        if place.hop is not None:
+            return [self.hops[place.hop]], []
+        service = self.services[place.service]
+        if place.instance is not None:
+            instance = service.instances[place.instance]
             return [instance.faults], [instance]
         return [service.faults], list(service.instances)
 
     def _run(self, fault, streams: Streams, stream_name: str):
         env = self.env
-        holders, instances = self._targets(fault.target)
+        holders, instances = self._targets(fault.place)
         yield env.timeout(fault.start)
         undo = self._apply(fault, holders, instances, streams, stream_name)
         yield env.timeout(fault.duration)

@@ -10,19 +10,14 @@ what a timeout or a retry did to other requests (common random numbers). A slot 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from simulator.distributions import Sampler, make_sampler
+from simulator.hops import Hop
 from simulator.outcomes import OK, Reply, http_reply
 from simulator.policies.stack import HopPolicies
+from simulator.policies.timeouts import fixed_timeout
 from simulator.scenario.references import CLIENT
 from simulator.scenario.schema import Scenario, TaggedCall, TaggedParallel, TaggedWork
-
-if TYPE_CHECKING:
-    from simulator.metrics.recorder import EdgeStats
-    from simulator.model.caller import TimerWheel
-    from simulator.model.policy_stack import PolicyStack
-    from simulator.model.service import ActiveFaults, ServiceRuntime
 
 
 @dataclass(slots=True, eq=False)
@@ -34,10 +29,10 @@ class WorkNode:
 
 @dataclass(slots=True, eq=False)
 class CallNode:
-    """One call from ``caller`` to ``callee``'s ``route``, with the callee's steps expanded."""
+    """One call on ``hop`` to the callee's ``route``, with the callee's steps expanded.
+    ``timeout`` is the call's fixed timeout (:func:`~simulator.policies.timeouts.fixed_timeout`)."""
 
-    caller: str
-    callee: str
+    hop: Hop
     route: str
     timeout: float | None
     request_slot: int
@@ -47,13 +42,6 @@ class CallNode:
     policies: HopPolicies | None = None
     optimistic: bool = False  # concurrent writes to one key conflict (409)
     success: Reply = OK
-    # Filled in when the model is built: the callee's runtime, the edge's counters, hop faults,
-    # and the policy stacks (one per caller instance) when the hop has policies.
-    service: ServiceRuntime | None = None
-    edge: EdgeStats | None = None
-    hop: ActiveFaults | None = None
-    stacks: list[PolicyStack] | None = None
-    wheel: TimerWheel | None = None  # expires this call's fixed timeout without an event each
 
 
 @dataclass(slots=True, eq=False)
@@ -104,19 +92,16 @@ def build_plan(scenario: Scenario, streams) -> Plan:
         return len(names) - 1
 
     def expand(caller: str, callee: str, route: str, timeout: float | None, path: str) -> CallNode:
-        hop = f"{caller}->{callee}"
-        latency = network.hops.get(hop, network.default)
+        hop = Hop(caller, callee)
+        latency = network.hops.get(str(hop), network.default)
         here = f"{path}>{callee}:{route}"
-        policies = scenario.policies.get(hop)
-        if timeout is None and policies is not None:
-            timeout = policies.timeout
+        policies = scenario.policies.get(str(hop))
         service = scenario.services[callee]
         status = routes[callee][route].status
         node = CallNode(
-            caller=caller,
-            callee=callee,
+            hop=hop,
             route=route,
-            timeout=timeout,
+            timeout=fixed_timeout(timeout, policies, route),
             request_slot=slot(f"net {here} request", latency),
             response_slot=slot(f"net {here} response", latency),
             status=status,
@@ -149,15 +134,4 @@ def build_plan(scenario: Scenario, streams) -> Plan:
     return Plan(entries, ranges, names, samplers, retry)
 
 
-def iter_call_nodes(node: CallNode):
-    """Every call node in the tree, depth first."""
-    yield node
-    for step in node.steps:
-        if isinstance(step, CallNode):
-            yield from iter_call_nodes(step)
-        elif isinstance(step, ParallelNode):
-            for call in step.calls:
-                yield from iter_call_nodes(call)
-
-
-__all__ = ["CallNode", "ParallelNode", "Plan", "WorkNode", "build_plan", "iter_call_nodes"]
+__all__ = ["CallNode", "ParallelNode", "Plan", "WorkNode", "build_plan"]

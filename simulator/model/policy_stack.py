@@ -10,6 +10,7 @@ The policies decide; this module only asks them and waits on the simulated clock
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING
 
 from simulator.distributions import uniform_sampler
@@ -17,7 +18,6 @@ from simulator.outcomes import (
     BREAKER_OPEN,
     DEADLINE_EXCEEDED,
     REJECTED,
-    TIMEOUT,
     Reply,
 )
 from simulator.policies.breaker import CircuitBreaker
@@ -29,17 +29,22 @@ from simulator.policies.hedging import HedgePlan, HedgeVerdict
 from simulator.policies.pool import ConnectionPool
 from simulator.policies.retry import RetryPolicy
 from simulator.policies.throttle import AdaptiveThrottle
+from simulator.policies.timeouts import attempt_timeout
 
 if TYPE_CHECKING:
     import simpy
 
     from simulator.metrics.recorder import EdgeStats
-    from simulator.model.caller import Call, CallPath, Request
-    from simulator.model.plan import CallNode
+    from simulator.model.calls import Call, Request
+    from simulator.model.sites import CallSite
     from simulator.policies.stack import HopPolicies
     from simulator.rng import Streams
 
 NOT_ACCEPTED = frozenset({429, 503})  # answers that tell an adaptive throttle "overloaded"
+
+
+Attempt = Callable[..., Generator["simpy.Event", object, Reply]]
+"""The call path's :meth:`~simulator.model.caller.CallPath.attempt`: sends one attempt."""
 
 
 class PolicyStack:
@@ -48,14 +53,14 @@ class PolicyStack:
     def __init__(
         self,
         env: simpy.Environment,
-        path: CallPath,
+        attempt: Attempt,
         config: HopPolicies,
         edge: EdgeStats,
         streams: Streams,
         name: str,
     ) -> None:
         self.env = env
-        self.path = path
+        self.send_attempt = attempt
         self.config = config
         self.edge = edge
         self.name = name
@@ -78,12 +83,12 @@ class PolicyStack:
 
     # -- the walk -------------------------------------------------------------------------------
 
-    def call(self, req: Request, node: CallNode, parent: Call):
+    def call(self, req: Request, site: CallSite, parent: Call):
         """One logical call through the whole stack; returns the reply the caller sees."""
         env = self.env
         entry = None
         if self.dedup is not None:
-            key = (node.route, req.key)
+            key = (site.route, req.key)
             decision = self.dedup.lookup(env.now, key)
             if decision.action is DedupAction.JOIN:
                 waiter = env.event()
@@ -99,7 +104,7 @@ class PolicyStack:
                     self.edge.errors_shared += 1
                 return self._fallback(decision.reply)  # type: ignore[arg-type]
             entry = decision.entry
-        reply = yield from self._retries(req, node, parent)
+        reply = yield from self._retries(req, site, parent)
         if entry is not None:
             for waiter in self.dedup.complete(env.now, key, reply, entry):  # type: ignore[union-attr]
                 waiter.succeed(reply)  # type: ignore[attr-defined]
@@ -124,7 +129,7 @@ class PolicyStack:
         inherited -= self.margin
         return inherited if own is None else min(own, inherited)
 
-    def _retries(self, req: Request, node: CallNode, parent: Call):
+    def _retries(self, req: Request, site: CallSite, parent: Call):
         """Attempts until success, a non-retryable failure, or no attempts, budget or time left."""
         env = self.env
         edge = self.edge
@@ -138,7 +143,7 @@ class PolicyStack:
             is_retry = attempt > 1
             if budget is not None:
                 budget.on_attempt(env.now, is_retry)
-            reply = yield from self._attempt(req, node, parent, deadline)
+            reply = yield from self._attempt(req, site, parent, deadline)
             if policy is None and self.config.retry is not None and not reply.ok:
                 policy = RetryPolicy(self.config.retry)
             retryable = policy is not None and policy.is_retryable(reply)
@@ -164,7 +169,7 @@ class PolicyStack:
             if delay > 0:
                 yield env.timeout(delay)
 
-    def _attempt(self, req: Request, node: CallNode, parent: Call, deadline: float | None):
+    def _attempt(self, req: Request, site: CallSite, parent: Call, deadline: float | None):
         """One attempt through throttle, breaker and bulkhead, then hedged or plain."""
         env = self.env
         edge = self.edge
@@ -189,10 +194,10 @@ class PolicyStack:
                 return REJECTED
         started = env.now
         if self.config.hedging is not None:
-            reply = yield from self._hedged(req, node, parent, deadline)
+            reply = yield from self._hedged(req, site, parent, deadline)
         else:
             edge.attempt(started)
-            reply = yield from self._send(req, node, parent, deadline)
+            reply = yield from self._send(req, site, parent, deadline)
         if self.bulkhead is not None:
             waiter = self.bulkhead.leave(env.now)
             if waiter is not None:
@@ -207,34 +212,27 @@ class PolicyStack:
     def _send(
         self,
         req: Request,
-        node: CallNode,
+        site: CallSite,
         parent: Call,
         deadline: float | None,
         cancel: bool | None = None,
         calls: list[Call] | None = None,
     ):
-        """The attempt itself: per-attempt timeout (the sooner of the hop's, the breaker's and
-        the deadline's), connection pool, the network and the callee. A plain function returning
-        the attempt's generator, not a generator itself: one frame less on every resume."""
+        """The attempt itself: per-attempt timeout (the sooner of the call's fixed one, the
+        breaker's and the deadline's), connection pool, the network and the callee. A plain
+        function returning the attempt's generator, not a generator itself: one frame less on
+        every resume."""
         now = self.env.now
-        timeout = node.timeout
-        if self.breaker_timeout is not None:
-            timeout = (
-                self.breaker_timeout if timeout is None else min(timeout, self.breaker_timeout)
-            )
-        timeout_reply = TIMEOUT
-        if deadline is not None:
-            remaining = max(0.0, deadline - now)
-            if timeout is None or remaining < timeout:
-                timeout, timeout_reply = remaining, DEADLINE_EXCEEDED
+        remaining = None if deadline is None else deadline - now
+        timeout, limit = attempt_timeout(site.timeout, self.breaker_timeout, remaining)
         # With propagation the callee is told when this attempt's caller will stop waiting.
         told = (now + timeout if timeout is not None else None) if self.propagate else None
-        return self.path.attempt(
+        return self.send_attempt(
             req,
-            node,
+            site,
             parent,
             timeout,
-            timeout_reply,
+            limit,
             deadline=told,
             cancel=self.cancel if cancel is None else cancel,
             pool=self.pool,
@@ -260,7 +258,7 @@ class PolicyStack:
         # False if the wait ran out; True if a slot was handed over at that very instant.
         return not bulkhead.expire(token)
 
-    def _hedged(self, req: Request, node: CallNode, parent: Call, deadline: float | None):
+    def _hedged(self, req: Request, site: CallSite, parent: Call, deadline: float | None):
         """Hedged requests: launch the primary, then hedges when due (or at once after a
         non-fatal failure), take the first acceptable answer; losers cancelled if configured."""
         env = self.env
@@ -281,7 +279,7 @@ class PolicyStack:
             mine = len(attempts)
             reply = yield from self._send(
                 req,
-                node,
+                site,
                 parent,
                 deadline,
                 cancel=self.cancel or plan.cancel_losers,

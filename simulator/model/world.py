@@ -7,16 +7,19 @@ from collections.abc import Callable
 import simpy
 
 from simulator.distributions import uniform_sampler
-from simulator.metrics.recorder import Recorder
-from simulator.model.caller import REQUEST_TIMEOUT, ROOT, CallPath, Request, TimerWheel
+from simulator.hops import Hop
+from simulator.metrics.recorder import EdgeStats, Recorder
+from simulator.model.caller import REQUEST_TIMEOUT, CallPath
+from simulator.model.calls import ROOT, Request, TimerWheel
 from simulator.model.faults import FaultInjector
-from simulator.model.plan import build_plan, iter_call_nodes
+from simulator.model.plan import CallNode, ParallelNode, WorkNode, build_plan
 from simulator.model.policy_stack import PolicyStack
 from simulator.model.service import ActiveFaults, ServiceRuntime
+from simulator.model.sites import CallPolicies, CallSite, ParallelSite
 from simulator.model.workload import closed_users, key_sampler, open_arrivals, route_picker
 from simulator.outcomes import TIMEOUT
+from simulator.policies.stack import HopPolicies
 from simulator.rng import Streams
-from simulator.scenario.references import parse_target
 from simulator.scenario.schema import Scenario
 
 
@@ -44,29 +47,22 @@ class Simulation:
             for name, config in scenario.services.items()
         }
         self.plan = build_plan(scenario, streams)
-        self.hops: dict[str, ActiveFaults] = {}
+        self.hops: dict[Hop, ActiveFaults] = {}
         for fault in scenario.faults:
-            kind, caller, callee = parse_target(fault.target)
-            if kind == "hop":
-                self.hops.setdefault(f"{caller}->{callee}", ActiveFaults())
+            place = fault.place
+            if place.hop is not None:
+                self.hops.setdefault(place.hop, ActiveFaults())
             elif fault.kind == "crash":
-                self.services[caller].can_crash = True
+                self.services[place.service].can_crash = True
         cancellation = any(
             p.on_timeout == "cancel" or (p.hedging is not None and p.hedging.cancel_losers)
             for p in scenario.policies.values()
         )
-        self.path = CallPath(env, self.plan, cancellation)
-        self.stacks: dict[str, list[PolicyStack]] = {}
+        self.path = CallPath(env, self.plan.retry_samplers, cancellation)
+        self.stacks: dict[Hop, list[CallPolicies]] = {}
         self.wheels: dict[float, TimerWheel] = {}
-        for node in (n for entry in self.plan.entries for n in iter_call_nodes(entry)):
-            hop = f"{node.caller}->{node.callee}"
-            node.service = self.services[node.callee]
-            node.edge = recorder.edge(node.caller, node.callee)
-            node.hop = self.hops.get(hop)
-            if node.policies is not None and node.policies.needs_stack:
-                node.stacks = self._stacks_for(hop, node, streams)
-            if node.timeout is not None:
-                node.wheel = self._wheel(node.timeout, TIMEOUT)
+        self._streams = streams
+        self.entries = [self._site(entry) for entry in self.plan.entries]
         for service in self.services.values():
             if service.request_timeout is not None:
                 service.request_timer = TimerWheel(env, service.request_timeout, REQUEST_TIMEOUT)
@@ -82,28 +78,45 @@ class Simulation:
         else:
             closed_users(env, workload, streams, self._client_request)
 
-    def _wheel(self, duration: float, reply) -> TimerWheel:
-        """One timer wheel per distinct fixed timeout, shared by every call node that has it."""
+    def _site(self, node: CallNode) -> CallSite:
+        """The call site of ``node`` and, depth first, of every call below it."""
+        hop = node.hop
+        edge = self.recorder.edge(hop)
+        policies = node.policies
+        stacks = None
+        if policies is not None and policies.needs_stack:
+            stacks = self._stacks_for(hop, policies, edge)
+        wheel = None if node.timeout is None else self._wheel(node.timeout)
+        site = CallSite(node, self.services[hop.callee], edge, self.hops.get(hop), stacks, wheel)
+        for step in node.steps:
+            if isinstance(step, WorkNode):
+                site.steps.append(step)
+            elif isinstance(step, CallNode):
+                site.steps.append(self._site(step))
+            elif isinstance(step, ParallelNode):
+                calls = [self._site(call) for call in step.calls]
+                site.steps.append(ParallelSite(calls, step.degrade))
+        return site
+
+    def _wheel(self, duration: float) -> TimerWheel:
+        """One timer wheel per distinct fixed timeout, shared by every call site that has it."""
         if duration not in self.wheels:
-            self.wheels[duration] = TimerWheel(self.env, duration, reply)
+            self.wheels[duration] = TimerWheel(self.env, duration, TIMEOUT)
         return self.wheels[duration]
 
-    def _stacks_for(self, hop: str, node, streams: Streams) -> list[PolicyStack]:
+    def _stacks_for(self, hop: Hop, policies: HopPolicies, edge: EdgeStats) -> list[CallPolicies]:
         """One policy stack per caller instance, shared by every call site on the hop."""
         if hop not in self.stacks:
-            callers = (
-                1
-                if node.caller not in self.scenario.services
-                else (self.scenario.services[node.caller].instances)
-            )
+            caller = self.scenario.services.get(hop.caller)
+            callers = 1 if caller is None else caller.instances
             self.stacks[hop] = [
                 PolicyStack(
                     self.env,
-                    self.path,
-                    node.policies,
-                    node.edge,
-                    streams,
-                    hop if callers == 1 else f"{hop} #{i}",
+                    self.path.attempt,
+                    policies,
+                    edge,
+                    self._streams,
+                    str(hop) if callers == 1 else f"{hop} #{i}",
                 )
                 for i in range(callers)
             ]
@@ -122,7 +135,7 @@ class Simulation:
 
     def _client_request(self):
         request, entry = self._new_request()
-        reply = yield from self.path.call(request, self.plan.entries[entry], ROOT)
+        reply = yield from self.path.call(request, self.entries[entry], ROOT)
         self.recorder.client.complete(request.start, self.env.now, reply)
 
     def run(self, progress: Callable[[float], None] | None = None, chunks: int = 100) -> Recorder:

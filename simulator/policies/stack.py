@@ -7,7 +7,7 @@ fallback -> deduplication -> deadline -> retry (+ budget) -> adaptive throttle -
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field
 
@@ -21,7 +21,9 @@ from simulator.policies.hedging import HedgingConfig
 from simulator.policies.pool import PoolConfig
 from simulator.policies.retry import RetryConfig
 from simulator.policies.throttle import ThrottleConfig
-from simulator.units import ConfigModel, OptionalDuration
+from simulator.units import ConfigModel, Duration, OptionalDuration
+
+PositiveDuration = Annotated[Duration, Field(gt=0)]
 
 
 class HopPolicies(ConfigModel):
@@ -30,7 +32,14 @@ class HopPolicies(ConfigModel):
     timeout: OptionalDuration = Field(
         None,
         gt=0,
-        description="per-attempt timeout (a call step's own timeout wins); 'none' for no timeout",
+        description="per-attempt timeout of calls on this hop (a route_timeouts entry for the "
+        "called route, then a call step's own timeout, win over it); 'none' for no timeout",
+    )
+    route_timeouts: dict[str, PositiveDuration] = Field(
+        default_factory=dict,
+        max_length=1000,
+        description="per-attempt timeout by the callee's route, e.g. {'GET /admin/report' = "
+        "'10s'}: wins over 'timeout'; a call step's own timeout wins over it",
     )
     on_timeout: Literal["abandon", "cancel"] = Field(
         "abandon",
@@ -67,5 +76,5 @@ class HopPolicies(ConfigModel):
         return self.on_timeout == "cancel" or any(
             getattr(self, name) is not None
             for name in type(self).model_fields
-            if name not in ("timeout", "on_timeout")
+            if name not in ("timeout", "route_timeouts", "on_timeout")
         )

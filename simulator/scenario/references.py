@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from simulator.hops import Hop
 from simulator.scenario.errors import format_path
 from simulator.scenario.schema import (
     CallStep,
@@ -22,17 +23,6 @@ _FAULT_TARGETS = {
     "brownout": {"service", "instance"},
     "hang": {"service", "instance"},
 }
-
-
-def parse_target(target: str) -> tuple[str, str, int | str | None]:
-    """Split a fault target into (kind, service-or-caller, instance index or callee)."""
-    if "->" in target:
-        caller, _, callee = target.partition("->")
-        return "hop", caller.strip(), callee.strip()
-    if "#" in target:
-        service, _, index = target.partition("#")
-        return "instance", service, int(index) if index.isdigit() else -1
-    return "service", target, None
 
 
 def _calls_by_route(scenario: Scenario):
@@ -104,12 +94,8 @@ def check_references(scenario: Scenario) -> list[str]:
         problems.append(f"services: calls form a cycle ({chain}); a route may not call itself")
 
     for key in scenario.network.hops:
-        caller, sep, callee = key.partition("->")
-        if (
-            not sep
-            or (caller.strip() not in services and caller.strip() != CLIENT)
-            or (callee.strip() not in services)
-        ):
+        hop = Hop.parse(key)
+        if hop is None or not _is_known(hop, services):
             problems.append(
                 f"{format_path(['network', 'hops', key])}: {key!r} is not a hop; must be "
                 "'caller->callee' with known services (the workload's caller is 'client')"
@@ -123,23 +109,49 @@ def check_references(scenario: Scenario) -> list[str]:
                     f"does not exist on {name!r}; {_known(routes[name], 'routes of ' + name)}"
                 )
 
-    hops_called = {f"{caller}->{step.call}" for _, caller, _, step in _calls_by_route(scenario)}
-    if workload.target in services:
-        hops_called.add(f"{CLIENT}->{workload.target}")
-    for key in scenario.policies:
-        if key not in hops_called:
-            problems.append(
-                f"{format_path(['policies', key])}: {key!r} is not a hop any route calls; "
-                f"{_known(hops_called, 'hops') if hops_called else 'no calls are made'}"
-            )
+    problems.extend(_check_policies(scenario))
 
     for i, fault in enumerate(scenario.faults):
         problems.extend(_check_fault(f"faults.{i}.target", fault, scenario))
     return problems
 
 
+def _check_policies(scenario: Scenario) -> list[str]:
+    """Policies only on hops a route calls, and their route_timeouts only on routes they call."""
+    problems: list[str] = []
+    workload = scenario.workload
+    called: dict[str, set[str]] = {}  # hop -> the callee's routes it calls
+    for _, caller, _, step in _calls_by_route(scenario):
+        called.setdefault(str(Hop(caller, step.call)), set()).add(step.route)
+    if workload.target in scenario.services:
+        called.setdefault(str(Hop(CLIENT, workload.target)), set()).update(
+            route for route, _ in workload.routes
+        )
+    for key, policies in scenario.policies.items():
+        if key not in called:
+            problems.append(
+                f"{format_path(['policies', key])}: {key!r} is not a hop any route calls; "
+                f"{_known(called, 'hops') if called else 'no calls are made'}"
+            )
+            continue
+        for route in policies.route_timeouts:
+            if route not in called[key]:
+                problems.append(
+                    f"{format_path(['policies', key, 'route_timeouts', route])}: {key!r} never "
+                    f"calls route {route!r}; {_known(called[key], 'routes it calls')}"
+                )
+
+    return problems
+
+
+def _is_known(hop: Hop, services) -> bool:
+    """Both ends of ``hop`` exist (the workload's caller is 'client')."""
+    return (hop.caller in services or hop.caller == CLIENT) and hop.callee in services
+
+
 def _check_fault(path: str, fault, scenario: Scenario) -> list[str]:
-    kind, name, detail = parse_target(fault.target)
+    place = fault.place
+    kind, name, index = place.kind, place.service, place.instance
     allowed = _FAULT_TARGETS[fault.kind]
     services = scenario.services
     if kind not in allowed:
@@ -147,14 +159,14 @@ def _check_fault(path: str, fault, scenario: Scenario) -> list[str]:
             f"{path}: {fault.target!r} is {_article(kind)}; {_article(fault.kind)} fault must "
             "target " + " or ".join(_article(target) for target in sorted(allowed))
         ]
-    if kind == "hop":
-        if (name not in services and name != CLIENT) or detail not in services:
+    if place.hop is not None:
+        if not _is_known(place.hop, services):
             return [f"{path}: {fault.target!r} is not a hop between known services"]
         return []
     if name not in services:
         return [f"{path}: {name!r} is not a service; {_known(services, 'services')}"]
     instances = services[name].instances
-    if kind == "instance" and not (isinstance(detail, int) and 0 <= detail < instances):
+    if index is not None and not 0 <= index < instances:
         return [
             f"{path}: {fault.target!r} is not an instance; "
             f"must be {name}#0 to {name}#{instances - 1}"
@@ -194,4 +206,4 @@ def _find_cycle(calls: dict[tuple[str, str], list[tuple[str, str]]]) -> list[tup
     return []
 
 
-__all__ = ["CLIENT", "CallStep", "check_references", "iter_calls", "parse_target"]
+__all__ = ["CLIENT", "CallStep", "check_references", "iter_calls"]

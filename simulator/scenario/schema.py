@@ -8,16 +8,20 @@ span sections (a call naming a service that does not exist, a fault aimed at not
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Annotated, Any, Literal, Self
 
 from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
 from simulator.distributions import Constant, Distribution
+from simulator.hops import Target, canonical_hop
 from simulator.policies.stack import HopPolicies
 from simulator.scenario.goals import check_goal
 from simulator.units import ConfigModel, Duration, OptionalDuration
 
 Name = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.\-]+$")]
+PlaceName = Annotated[str, AfterValidator(canonical_hop)]
+"""A hop key or a fault target; a hop is written one way ('a -> b' is 'a->b')."""
 MAX_COUNT = 1_000_000
 MAX_BUCKETS = 1_000_000
 MAX_SEED = 2**63 - 1
@@ -193,7 +197,7 @@ class Network(ConfigModel):
         default_factory=lambda: Constant(value=0.0005),
         description="one-way latency of any hop not listed (default 0.5ms)",
     )
-    hops: dict[str, Distribution] = Field(
+    hops: dict[PlaceName, Distribution] = Field(
         default_factory=dict,
         max_length=1000,
         description="per hop, keyed 'caller->callee' (the workload's caller is 'client')",
@@ -270,13 +274,18 @@ class Workload(ConfigModel):
 
 
 class _FaultBase(ConfigModel):
-    target: str = Field(
+    target: PlaceName = Field(
         min_length=1,
         max_length=200,
         description="a service ('db'), an instance ('auth#0') or a hop ('gateway->auth')",
     )
     start: Duration = Field(description="when the fault begins")
     duration: Duration = Field(gt=0, description="how long it lasts")
+
+    @cached_property
+    def place(self) -> Target:
+        """The parsed target (checked against the scenario's services by its reference checks)."""
+        return Target.parse(self.target)
 
     @property
     def end(self) -> float:
@@ -350,7 +359,7 @@ class Scenario(ConfigModel):
     services: dict[Name, Service] = Field(min_length=1, max_length=1000, description="services")
     network: Network = Field(default_factory=Network, description="hop latencies")
     faults: list[Fault] = Field(default_factory=list, max_length=10_000, description="faults")
-    policies: dict[str, HopPolicies] = Field(
+    policies: dict[PlaceName, HopPolicies] = Field(
         default_factory=dict,
         max_length=1000,
         description="policy stack per hop, keyed 'caller->callee' "

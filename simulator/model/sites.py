@@ -1,0 +1,89 @@
+"""Call sites: the plan's call nodes wired to the running model.
+
+:mod:`~simulator.model.plan` says what a request does (static, from the scenario); a
+:class:`CallSite` adds what the call path needs to do it on the clock: the callee's runtime, the
+hop's counters and faults, its policy stacks and its timer wheel. The world builds one site per
+call node; the call path reads only sites.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    import simpy
+
+    from simulator.hops import Hop
+    from simulator.metrics.recorder import EdgeStats
+    from simulator.model.calls import Call, Request, TimerWheel
+    from simulator.model.plan import CallNode, WorkNode
+    from simulator.model.service import ActiveFaults, ServiceRuntime
+    from simulator.outcomes import Reply
+
+
+class CallPolicies(Protocol):
+    """A caller instance's policy stack on a hop: walks one call through its policies."""
+
+    def call(
+        self, req: Request, site: CallSite, parent: Call
+    ) -> Generator[simpy.Event, object, Reply]: ...
+
+
+class CallSite:
+    """One call node of the plan with its runtime wiring (the plan's fields the hot path reads
+    are copied here, so that a call costs no extra lookups)."""
+
+    __slots__ = (
+        "edge",
+        "faults",
+        "hop",
+        "node",
+        "optimistic",
+        "request_slot",
+        "response_slot",
+        "route",
+        "service",
+        "stacks",
+        "steps",
+        "success",
+        "timeout",
+        "wheel",
+    )
+
+    def __init__(
+        self,
+        node: CallNode,
+        service: ServiceRuntime,
+        edge: EdgeStats,
+        faults: ActiveFaults | None,
+        stacks: list[CallPolicies] | None,
+        wheel: TimerWheel | None,
+    ) -> None:
+        self.node = node
+        self.hop: Hop = node.hop
+        self.route = node.route
+        self.timeout = node.timeout  # the fixed timeout (see simulator.policies.timeouts)
+        self.request_slot = node.request_slot
+        self.response_slot = node.response_slot
+        self.success = node.success
+        self.optimistic = node.optimistic
+        self.service = service
+        self.edge = edge
+        self.faults = faults  # faults in force on the hop itself, if any can be
+        self.stacks = stacks  # one per caller instance, or None without policies
+        self.wheel = wheel  # expires the fixed timeout without an event per call
+        self.steps: list[WorkNode | CallSite | ParallelSite] = []
+
+
+class ParallelSite:
+    """Calls made at once; ``degrade`` carries on with whatever answered."""
+
+    __slots__ = ("calls", "degrade")
+
+    def __init__(self, calls: list[CallSite], degrade: bool) -> None:
+        self.calls = calls
+        self.degrade = degrade
+
+
+__all__ = ["CallPolicies", "CallSite", "ParallelSite"]
