@@ -2,7 +2,10 @@
 
 Every call, at every hop, ends in exactly one :class:`Outcome`:
 
-- ``SUCCESS``: a 2xx answer.
+- ``SUCCESS``: a 2xx answer with all its data.
+- ``DEGRADED``: a 2xx answer with part of its data: a fan-out with ``degrade = true`` answered
+  without some of its branches (the reply names them). Policies treat it as an answer that worked
+  (no retry, no fallback, a success for the breaker); every count shows it apart from success.
 - HTTP errors, by status: ``CLIENT_ERROR`` (4xx other than 408/429), ``REQUEST_TIMEOUT`` (408),
   ``TOO_MANY_REQUESTS`` (429), ``SERVER_ERROR`` (5xx other than 503), ``SERVICE_UNAVAILABLE`` (503).
 - Transport failures: ``TIMEOUT`` (the caller stopped waiting), ``CONNECTION_REFUSED`` (nothing
@@ -28,17 +31,18 @@ class Outcome(IntEnum):
     """How one call ended; values index the per-outcome counter arrays."""
 
     SUCCESS = 0
-    CLIENT_ERROR = 1
-    REQUEST_TIMEOUT = 2
-    TOO_MANY_REQUESTS = 3
-    SERVER_ERROR = 4
-    SERVICE_UNAVAILABLE = 5
-    TIMEOUT = 6
-    CONNECTION_REFUSED = 7
-    CONNECTION_RESET = 8
-    BREAKER_OPEN = 9
-    REJECTED = 10
-    DEADLINE_EXCEEDED = 11
+    DEGRADED = 1
+    CLIENT_ERROR = 2
+    REQUEST_TIMEOUT = 3
+    TOO_MANY_REQUESTS = 4
+    SERVER_ERROR = 5
+    SERVICE_UNAVAILABLE = 6
+    TIMEOUT = 7
+    CONNECTION_REFUSED = 8
+    CONNECTION_RESET = 9
+    BREAKER_OPEN = 10
+    REJECTED = 11
+    DEADLINE_EXCEEDED = 12
 
     @property
     def label(self) -> str:
@@ -47,7 +51,13 @@ class Outcome(IntEnum):
 
     @property
     def is_success(self) -> bool:
+        """A full success (a degraded answer is not one)."""
         return self is Outcome.SUCCESS
+
+    @property
+    def is_ok(self) -> bool:
+        """The call worked: a full or a degraded 2xx answer; anything else is a failure."""
+        return self <= Outcome.DEGRADED
 
     @property
     def is_http_error(self) -> bool:
@@ -81,16 +91,24 @@ N_OUTCOMES = len(OUTCOMES)
 
 
 class Reply(NamedTuple):
-    """The answer a caller sees: an outcome, the HTTP status (0 if no HTTP answer came) and an
-    optional ``Retry-After`` in seconds (the reference gateway's 503 says ``retryAfter: 30``)."""
+    """The answer a caller sees: an outcome, the HTTP status (0 if no HTTP answer came), an
+    optional ``Retry-After`` in seconds (the reference gateway's 503 says ``retryAfter: 30``) and,
+    for a degraded answer, the fan-out branches it lacks ('gateway->stats GET /stats')."""
 
     outcome: Outcome
     status: int = 0
     retry_after: float | None = None
+    missing: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
-        return self.outcome is Outcome.SUCCESS
+        """The call worked (a full or degraded answer): nothing to retry or fall back from."""
+        return self.outcome <= Outcome.DEGRADED
+
+
+def degraded(status: int, missing: tuple[str, ...]) -> Reply:
+    """A 2xx answer with ``status`` that lacks the fan-out branches ``missing``."""
+    return Reply(Outcome.DEGRADED, status, None, missing)
 
 
 @cache

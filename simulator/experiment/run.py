@@ -12,7 +12,13 @@ import numpy as np
 from simulator.experiment.recovery import measure_recovery
 from simulator.experiment.result import RunResult, freeze_data
 from simulator.metrics.histogram import LatencyHistogram, percentiles_from_counts
-from simulator.metrics.recorder import EDGE_COUNTERS, ClientStats, Recorder, outcome_matrix
+from simulator.metrics.recorder import (
+    EDGE_COUNTERS,
+    ClientStats,
+    Recorder,
+    RouteStats,
+    outcome_matrix,
+)
 from simulator.model.world import Simulation
 from simulator.outcomes import OUTCOMES, Outcome
 from simulator.scenario.schema import Scenario
@@ -147,8 +153,10 @@ def client_summary(
     bucket = scenario.bucket
     completed = outcome_matrix(client.completed)
     series["offered_rps"] = np.asarray(client.offered, dtype=np.int64) / bucket
+    answered_ok = completed[:, Outcome.SUCCESS] + completed[:, Outcome.DEGRADED]
     series["goodput_rps"] = completed[:, Outcome.SUCCESS] / bucket
-    series["errors_rps"] = (completed.sum(axis=1) - completed[:, Outcome.SUCCESS]) / bucket
+    series["degraded_rps"] = completed[:, Outcome.DEGRADED] / bucket
+    series["errors_rps"] = (completed.sum(axis=1) - answered_ok) / bucket
     for outcome in OUTCOMES:
         series[f"completed_{outcome.label}"] = completed[:, outcome]
     p50, p99 = [], []
@@ -171,15 +179,40 @@ def client_summary(
             "in_flight_at_end": client.in_flight,
             "outcomes": {o.label: client.outcomes[o] for o in OUTCOMES},
         },
-        "success_ratio": _num(client.outcomes[Outcome.SUCCESS] / total_completed)
-        if total_completed
-        else None,
+        "success_ratio": _ratio(client.outcomes[Outcome.SUCCESS], total_completed),
+        "degraded_ratio": _ratio(client.outcomes[Outcome.DEGRADED], total_completed),
         "goodput_rps": _num(client.latency_ok.count / measured),
         "throughput_rps": _num(client.latency_all.count / measured),
-        "latency_s": {
-            "success": _latency_summary(client.latency_ok),
-            "all": _latency_summary(client.latency_all),
+        "latency_s": _latencies(client.total),
+        "routes": {
+            route: route_summary(stats)
+            for (route, _), stats in zip(scenario.workload.routes, client.routes, strict=True)
         },
+    }
+
+
+def _ratio(part: int, whole: int) -> float | None:
+    return _num(part / whole) if whole else None
+
+
+def _latencies(stats: RouteStats) -> dict[str, Any]:
+    return {
+        "success": _latency_summary(stats.latency_ok),
+        "degraded": _latency_summary(stats.latency_degraded),
+        "all": _latency_summary(stats.latency_all),
+    }
+
+
+def route_summary(stats: RouteStats) -> dict[str, Any]:
+    """One client route: outcomes, ratios, latencies and the branches degraded answers lacked."""
+    completed = sum(stats.outcomes)
+    return {
+        "completed": completed,
+        "outcomes": {o.label: stats.outcomes[o] for o in OUTCOMES},
+        "success_ratio": _ratio(stats.outcomes[Outcome.SUCCESS], completed),
+        "degraded_ratio": _ratio(stats.outcomes[Outcome.DEGRADED], completed),
+        "latency_s": _latencies(stats),
+        "missing": dict(sorted(stats.missing.items())),
     }
 
 

@@ -16,7 +16,9 @@ import numpy as np
 from simulator.hops import Hop
 from simulator.metrics.histogram import COARSE, N_COARSE, LatencyHistogram, bin_index
 from simulator.metrics.level import Level
-from simulator.outcomes import N_OUTCOMES, OUTCOMES, Reply
+from simulator.outcomes import N_OUTCOMES, OUTCOMES, Outcome, Reply
+
+DEGRADED = Outcome.DEGRADED
 
 
 def n_buckets_for(duration: float, bucket: float) -> int:
@@ -137,18 +139,47 @@ class ServiceStats:
         return b if b < self.last_bucket else self.last_bucket
 
 
+class RouteStats:
+    """End-to-end counts for one route the client calls: outcomes, latency of full successes,
+    of degraded answers and of all answers, and the fan-out branches degraded answers lacked."""
+
+    __slots__ = ("latency_all", "latency_degraded", "latency_ok", "missing", "outcomes")
+
+    def __init__(self) -> None:
+        self.outcomes = [0] * N_OUTCOMES
+        self.latency_ok = LatencyHistogram()
+        self.latency_degraded = LatencyHistogram()
+        self.latency_all = LatencyHistogram()
+        self.missing: dict[str, int] = {}  # branch -> degraded answers that lacked it
+
+    def add(self, latency: float, reply: Reply, measured: bool) -> None:
+        """Count one answer (its latency only when ``measured``: it started after warm-up)."""
+        outcome = reply.outcome
+        self.outcomes[outcome] += 1
+        if outcome == DEGRADED:
+            for branch in reply.missing:
+                self.missing[branch] = self.missing.get(branch, 0) + 1
+        if measured:
+            self.latency_all.add(latency)
+            if outcome == 0:
+                self.latency_ok.add(latency)
+            elif outcome == DEGRADED:
+                self.latency_degraded.add(latency)
+
+
 @dataclass
 class ClientStats:
-    """End-to-end view from the workload's client."""
+    """End-to-end view from the workload's client: per time bucket, in all (``total``) and per
+    route (``routes``, in the workload's order; with one route it is the total itself)."""
 
     n_buckets: int
     bucket: float
     warmup: float
+    n_routes: int = 1
     offered: list[int] = field(init=False)
     completed: list[list[int]] = field(init=False)
-    outcomes: list[int] = field(init=False)
-    latency_ok: LatencyHistogram = field(default_factory=LatencyHistogram)
-    latency_all: LatencyHistogram = field(default_factory=LatencyHistogram)
+    total: RouteStats = field(default_factory=RouteStats)
+    routes: list[RouteStats] = field(init=False)
     bucket_latency_ok: list[array | None] = field(init=False)
     in_flight: int = 0
     offered_total: int = 0
@@ -156,7 +187,9 @@ class ClientStats:
     def __post_init__(self) -> None:
         self.offered = [0] * self.n_buckets
         self.completed = [[0] * N_OUTCOMES for _ in range(self.n_buckets)]
-        self.outcomes = [0] * N_OUTCOMES
+        self.routes = (
+            [self.total] if self.n_routes == 1 else [RouteStats() for _ in range(self.n_routes)]
+        )
         self.bucket_latency_ok = [None] * self.n_buckets
         self._inv_bucket = 1.0 / self.bucket
         self._last = self.n_buckets - 1
@@ -167,19 +200,31 @@ class ClientStats:
         self.offered_total += 1
         self.in_flight += 1
 
-    def complete(self, start: float, now: float, reply: Reply) -> None:
+    @property
+    def outcomes(self) -> list[int]:
+        return self.total.outcomes
+
+    @property
+    def latency_ok(self) -> LatencyHistogram:
+        return self.total.latency_ok
+
+    @property
+    def latency_all(self) -> LatencyHistogram:
+        return self.total.latency_all
+
+    def complete(self, start: float, now: float, reply: Reply, route: int = 0) -> None:
+        """Count a finished request to ``routes[route]``."""
+        latency = now - start
+        measured = start >= self.warmup
+        self.total.add(latency, reply, measured)
+        if self.n_routes > 1:
+            self.routes[route].add(latency, reply, measured)
         outcome = reply.outcome
         b = int(now * self._inv_bucket)
         if b > self._last:
             b = self._last
         self.completed[b][outcome] += 1
-        self.outcomes[outcome] += 1
         self.in_flight -= 1
-        latency = now - start
-        if start >= self.warmup:
-            self.latency_all.add(latency)
-            if outcome == 0:
-                self.latency_ok.add(latency)
         if outcome == 0:
             row = self.bucket_latency_ok[b]
             if row is None:
@@ -194,13 +239,14 @@ class Recorder:
     duration: float
     bucket: float
     warmup: float
+    routes: int = 1  # routes the client calls
     client: ClientStats = field(init=False)
     services: dict[str, ServiceStats] = field(default_factory=dict)
     edges: dict[str, EdgeStats] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.n_buckets = n_buckets_for(self.duration, self.bucket)
-        self.client = ClientStats(self.n_buckets, self.bucket, self.warmup)
+        self.client = ClientStats(self.n_buckets, self.bucket, self.warmup, self.routes)
 
     def service(self, name: str, capacity: int) -> ServiceStats:
         stats = ServiceStats(name, capacity, self.n_buckets, self.bucket)

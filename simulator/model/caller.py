@@ -27,6 +27,7 @@ from simulator.outcomes import (
     TIMEOUT,
     Outcome,
     Reply,
+    degraded,
     http_reply,
 )
 from simulator.policies.timeouts import Limit
@@ -43,6 +44,7 @@ UNAVAILABLE = http_reply(503)
 REQUEST_TIMEOUT = http_reply(408)
 CONFLICT = http_reply(409)
 SUCCESS = Outcome.SUCCESS
+DEGRADED = Outcome.DEGRADED
 
 
 class CallPath:
@@ -240,6 +242,7 @@ class CallPath:
         hold = service.hold_worker
         version = service.versions.get(req.key, 0) if site.optimistic else 0
         reply = (yield from self._claim(instance, call)) if hold else None
+        missing: tuple[str, ...] = ()  # fan-out branches answered without (a degraded answer)
         if reply is None:
             for step in site.steps:
                 if type(step) is WorkNode:
@@ -259,12 +262,16 @@ class CallPath:
                 if instance.epoch != epoch:
                     reply = RESET  # the instance crashed (and maybe restarted) meanwhile
                     break
-                if answer is not None and answer.outcome is not SUCCESS:
+                if answer is None:
+                    continue
+                if not answer.ok:
                     reply = service.upstream_error(answer)
                     break
+                if answer.outcome is DEGRADED:
+                    missing += answer.missing
             if hold:
                 instance.release()
-        reply = self._commit(service, site, req.key, version, reply)
+        reply = self._commit(service, site, req.key, version, reply, missing)
         now = env.now
         instance.in_system -= 1
         stats.in_system.change(now, -1)
@@ -299,16 +306,24 @@ class CallPath:
 
     @staticmethod
     def _commit(
-        service: ServiceRuntime, site: CallSite, key: int, version: int, reply: Reply | None
+        service: ServiceRuntime,
+        site: CallSite,
+        key: int,
+        version: int,
+        reply: Reply | None,
+        missing: tuple[str, ...],
     ) -> Reply:
-        """The request's answer: the route's success unless a step failed; an optimistic write
-        whose key changed while it worked loses with 409."""
+        """The request's answer: the route's success unless a step failed, degraded when a
+        fan-out answered without some branches; an optimistic write whose key changed while it
+        worked loses with 409."""
         if reply is not None:
             return reply
         if site.optimistic and site.success.outcome is SUCCESS:
             if service.versions.get(key, 0) != version:
                 return CONFLICT
             service.versions[key] = version + 1
+        if missing and site.success.outcome is SUCCESS:
+            return degraded(site.success.status, missing)
         return site.success
 
     def _claim(self, instance: Instance, call: Call):
@@ -416,17 +431,24 @@ class CallPath:
             stats.wasted_per_bucket[stats.bucket_of(now)] += seconds
 
     def _parallel(self, req: Request, step: ParallelSite, call: Call, caller: int):
-        """Fan-out: all calls at once; the first failure (in order) unless degrading."""
+        """Fan-out: all calls at once. The first failure (in order) fails it unless it degrades;
+        a degrading fan-out answers without the failed branches (a degraded answer naming them),
+        as does one whose branches answered degraded themselves."""
         env = self.env
         processes = [env.process(self.call(req, site, call, caller)) for site in step.calls]
         yield env.all_of(processes)
-        if step.degrade:
-            return None
-        for process in processes:
+        missing: tuple[str, ...] = ()
+        for site, process in zip(step.calls, processes, strict=True):
             answer: Reply = process.value
-            if answer.outcome is not SUCCESS:
+            if answer.outcome is SUCCESS:
+                continue
+            if answer.outcome is DEGRADED:
+                missing += answer.missing
+            elif step.degrade:
+                missing += (site.label,)
+            else:
                 return answer
-        return None
+        return degraded(200, missing) if missing else None
 
 
 __all__ = ["CONFLICT", "REQUEST_TIMEOUT", "UNAVAILABLE", "CallPath"]

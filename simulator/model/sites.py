@@ -38,6 +38,7 @@ class CallSite:
         "edge",
         "faults",
         "hop",
+        "label",
         "node",
         "optimistic",
         "request_slot",
@@ -63,6 +64,7 @@ class CallSite:
         self.node = node
         self.hop: Hop = node.hop
         self.route = node.route
+        self.label = f"{node.hop} {node.route}"  # names the branch a degraded answer lacks
         self.timeout = node.timeout  # the fixed timeout (see simulator.policies.timeouts)
         self.request_slot = node.request_slot
         self.response_slot = node.response_slot

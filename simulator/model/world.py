@@ -35,7 +35,9 @@ class Simulation:
         self.seed = scenario.seed if seed is None else seed
         self.env = env = simpy.Environment()
         streams = Streams(self.seed)
-        self.recorder = recorder = Recorder(scenario.duration, scenario.bucket, scenario.warmup)
+        self.recorder = recorder = Recorder(
+            scenario.duration, scenario.bucket, scenario.warmup, len(scenario.workload.routes)
+        )
         self.services = {
             name: ServiceRuntime(
                 env,
@@ -136,7 +138,7 @@ class Simulation:
     def _client_request(self):
         request, entry = self._new_request()
         reply = yield from self.path.call(request, self.entries[entry], ROOT)
-        self.recorder.client.complete(request.start, self.env.now, reply)
+        self.recorder.client.complete(request.start, self.env.now, reply, entry)
 
     def run(self, progress: Callable[[float], None] | None = None, chunks: int = 100) -> Recorder:
         """Run to the scenario's duration and check that every request is accounted for.

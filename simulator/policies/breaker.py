@@ -34,7 +34,7 @@ BreakerPreset: TypeAlias = Literal[
 ]
 OutcomeLabel: TypeAlias = Literal[tuple(outcome.label for outcome in Outcome)]  # type: ignore[valid-type]
 
-_NOT_FAILURES = (Outcome.SUCCESS, Outcome.CLIENT_ERROR)
+_NOT_FAILURES = (Outcome.SUCCESS, Outcome.DEGRADED, Outcome.CLIENT_ERROR)
 DEFAULT_FAILURE_OUTCOMES: frozenset[str] = frozenset(
     outcome.label for outcome in Outcome if outcome not in _NOT_FAILURES
 )

@@ -26,8 +26,11 @@ class FallbackConfig(ConfigModel):
     @field_validator("on")
     @classmethod
     def _failures_only(cls, labels: tuple[str, ...]) -> tuple[str, ...]:
-        if Outcome.SUCCESS in outcome_set(labels):
-            raise ValueError("a fallback replaces failures; 'success' cannot be covered")
+        covered = outcome_set(labels)
+        if Outcome.SUCCESS in covered or Outcome.DEGRADED in covered:
+            raise ValueError(
+                "a fallback replaces failures; 'success' and 'degraded' cannot be covered"
+            )
         return labels
 
 

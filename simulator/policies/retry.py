@@ -35,7 +35,9 @@ DEFAULT_RETRY_ON: tuple[str, ...] = (
 )
 """The reference system's list: transport failures, 5xx and 503; never 4xx."""
 
-NEVER_RETRIED: frozenset[Outcome] = frozenset({Outcome.SUCCESS, Outcome.DEADLINE_EXCEEDED})
+NEVER_RETRIED: frozenset[Outcome] = frozenset(
+    {Outcome.SUCCESS, Outcome.DEGRADED, Outcome.DEADLINE_EXCEEDED}
+)
 RETRYABLE_LABELS: tuple[str, ...] = tuple(o.label for o in Outcome if o not in NEVER_RETRIED)
 """Labels allowed in ``retry_on``: every outcome except success and deadline_exceeded."""
 

@@ -15,10 +15,10 @@ from pydantic import AfterValidator
 
 from simulator.outcomes import OUTCOMES, Outcome
 
-FAILURES: frozenset[Outcome] = frozenset(o for o in OUTCOMES if not o.is_success)
+FAILURES: frozenset[Outcome] = frozenset(o for o in OUTCOMES if not o.is_ok)
 
 OUTCOME_GROUPS: Mapping[str, frozenset[Outcome]] = {
-    # every outcome but success
+    # every outcome but success and degraded
     "failure": FAILURES,
     # opossum's "error" (coalesceResetOn): the action failed, as opposed to opossum's own timeout
     "error": FAILURES - {Outcome.TIMEOUT},

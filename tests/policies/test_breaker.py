@@ -295,8 +295,9 @@ def test_slow_calls_trip_resilience4j() -> None:
 
 
 def test_default_failures_exclude_success_and_plain_4xx_only() -> None:
-    assert {Outcome.SUCCESS.label, Outcome.CLIENT_ERROR.label}.isdisjoint(DEFAULT_FAILURE_OUTCOMES)
-    assert len(DEFAULT_FAILURE_OUTCOMES) == len(Outcome) - 2
+    not_failures = {Outcome.SUCCESS.label, Outcome.DEGRADED.label, Outcome.CLIENT_ERROR.label}
+    assert not_failures.isdisjoint(DEFAULT_FAILURE_OUTCOMES)
+    assert len(DEFAULT_FAILURE_OUTCOMES) == len(Outcome) - 3
     client_errors = make("pybreaker")
     calls(client_errors, 0.0, Outcome.CLIENT_ERROR, 5)
     assert client_errors.state == "closed"

@@ -310,8 +310,9 @@ def test_matches_the_reference_model_and_never_shares_across_keys(
 
 
 def test_outcome_groups() -> None:
-    assert outcome_set(["failure"]) == frozenset(OUTCOMES) - {Outcome.SUCCESS}
-    assert outcome_set(["error"]) == frozenset(OUTCOMES) - {Outcome.SUCCESS, Outcome.TIMEOUT}
+    answered = {Outcome.SUCCESS, Outcome.DEGRADED}
+    assert outcome_set(["failure"]) == frozenset(OUTCOMES) - answered
+    assert outcome_set(["error"]) == frozenset(OUTCOMES) - answered - {Outcome.TIMEOUT}
     assert outcome_set(["timeout", "server_error"]) == {Outcome.TIMEOUT, Outcome.SERVER_ERROR}
     with pytest.raises(ValueError, match="'5xx' is not an outcome"):
         outcome_set(["5xx"])
@@ -330,7 +331,7 @@ def test_fallback_answers_covered_failures_only() -> None:
 @pytest.mark.parametrize(
     ("config", "message"),
     [
-        ({"on": ["success"]}, "'success' cannot be covered"),
+        ({"on": ["success"]}, "'success' and 'degraded' cannot be covered"),
         ({"status": 600}, "less than or equal to 599"),
         ({"on": ["timeouts"]}, "'timeouts' is not an outcome"),
     ],
