@@ -380,7 +380,27 @@ def _cmd_list(_args: argparse.Namespace) -> int:
     return 0
 
 
-def _report_option(p: argparse.ArgumentParser) -> None:
+Parser = argparse.ArgumentParser
+Subparsers = argparse._SubParsersAction  # the type add_subparsers() returns
+
+
+def _file_argument(p: Parser, help: str = "scenario TOML file") -> None:
+    p.add_argument("file", help=help)
+
+
+def _seed_option(p: Parser, help: str) -> None:
+    p.add_argument("--seed", type=_seed, default=None, help=help)
+
+
+def _quiet_option(p: Parser) -> None:
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _no_charts_option(p: Parser) -> None:
+    p.add_argument("--no-charts", action="store_true", help="with --out: skip the PNG charts")
+
+
+def _report_option(p: Parser) -> None:
     p.add_argument(
         "--report",
         metavar="DIR",
@@ -389,9 +409,26 @@ def _report_option(p: argparse.ArgumentParser) -> None:
     )
 
 
-def _experiment_options(p: argparse.ArgumentParser) -> None:
+def _replications_option(p: Parser, default: int, per: str) -> None:
+    """``-r/--replications R``: runs per variant or per grid point."""
+    p.add_argument(
+        "-r",
+        "--replications",
+        type=_positive,
+        default=default,
+        metavar="R",
+        help=f"runs per {per} (default {default})",
+    )
+
+
+def _variants_option(p: Parser, help: str) -> None:
+    """``--variant NAME``, repeatable."""
+    p.add_argument("--variant", action="append", metavar="NAME", help=help)
+
+
+def _experiment_options(p: Parser) -> None:
     """Options shared by compare and sweep: seed, where to run, what to write."""
-    p.add_argument("--seed", type=_seed, default=None, help="first seed (default: the file's)")
+    _seed_option(p, "first seed (default: the file's)")
     p.add_argument(
         "--workers",
         type=_positive,
@@ -406,31 +443,19 @@ def _experiment_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--out", metavar="DIR", help="write summary.json, the CSVs and charts here")
     _report_option(p)
-    p.add_argument("--no-charts", action="store_true", help="with --out: skip the PNG charts")
+    _no_charts_option(p)
     p.add_argument("--json", action="store_true", help="print the results as JSON")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    _quiet_option(p)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="simulator",
-        description="Simulate service-to-service calls (gateway -> auth -> database) with faults, "
-        "timeouts and resilience policies, and see what happens.",
-        epilog="Examples: simulator run scenarios/db-slowdown.toml --report out/db-slowdown; "
-        "simulator compare scenarios/compare-retries.toml -r 10 --report out/compare",
-    )
-    parser.add_argument("--version", action="version", version=f"simulator {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
+def _add_run(sub: Subparsers) -> None:
     p = sub.add_parser(
         "run",
         help="run a scenario file and summarise it",
         description="Run a scenario; print a summary; optionally write files and charts.",
     )
-    p.add_argument("file", help="scenario TOML file, e.g. scenarios/steady.toml")
-    p.add_argument(
-        "--seed", type=_seed, default=None, help="root random seed (default: the file's)"
-    )
+    _file_argument(p, "scenario TOML file, e.g. scenarios/steady.toml")
+    _seed_option(p, "root random seed (default: the file's)")
     p.add_argument(
         "--out",
         metavar="DIR",
@@ -439,14 +464,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--json", action="store_true", help="print the summary as JSON instead of tables"
     )
-    p.add_argument("--no-charts", action="store_true", help="with --out: skip the PNG charts")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    _no_charts_option(p)
+    _quiet_option(p)
     p.add_argument(
         "--variant", metavar="NAME", help="run this variant of the file instead of its base"
     )
     _report_option(p)
     p.set_defaults(handler=_cmd_run)
 
+
+def _add_compare(sub: Subparsers) -> None:
     p = sub.add_parser(
         "compare",
         help="run every variant with replications and compare them",
@@ -456,21 +483,11 @@ def build_parser() -> argparse.ArgumentParser:
         "file's [variants.NAME] tables; a file without any runs its base, named 'base'.",
         epilog="Example: simulator compare scenarios/compare-retries.toml -r 10 --report out/cmp",
     )
-    p.add_argument("file", help="scenario TOML file with [variants.NAME] tables")
-    p.add_argument(
-        "-r",
-        "--replications",
-        type=_positive,
-        default=10,
-        metavar="R",
-        help="runs per variant (default 10)",
-    )
+    _file_argument(p, "scenario TOML file with [variants.NAME] tables")
+    _replications_option(p, default=10, per="variant")
     p.add_argument("--baseline", metavar="NAME", help="variant to compare against (default: first)")
-    p.add_argument(
-        "--variant",
-        action="append",
-        metavar="NAME",
-        help="run only this variant (repeat for more; 'base' is the unmodified scenario)",
+    _variants_option(
+        p, "run only this variant (repeat for more; 'base' is the unmodified scenario)"
     )
     p.add_argument("--include-base", action="store_true", help="run the base as variant 'base' too")
     p.add_argument(
@@ -482,6 +499,8 @@ def build_parser() -> argparse.ArgumentParser:
     _experiment_options(p)
     p.set_defaults(handler=_cmd_compare)
 
+
+def _add_sweep(sub: Subparsers) -> None:
     p = sub.add_parser(
         "sweep",
         help="run a grid of parameter values with replications",
@@ -494,7 +513,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Example: simulator sweep scenarios/db-slowdown.toml "
         "--param services.db.connections=10,20,40 --param faults.0.slowdown=5,30 --out out/sweep",
     )
-    p.add_argument("file", help="scenario TOML file")
+    _file_argument(p)
     p.add_argument(
         "--param",
         action="append",
@@ -504,37 +523,31 @@ def build_parser() -> argparse.ArgumentParser:
         help="a key and its values, e.g. 'policies.gateway->auth.retry.max_attempts=1,2,3' "
         "(repeat for a grid)",
     )
-    p.add_argument(
-        "-r",
-        "--replications",
-        type=_positive,
-        default=5,
-        metavar="R",
-        help="runs per point (default 5)",
-    )
+    _replications_option(p, default=5, per="point")
     p.add_argument(
         "--metric",
         default="goodput",
         help="metric to tabulate and chart: goodput (default), success_ratio, p50, p99, "
         "error_ratio, wasted_work, recovery, amplification or HOP.amplification",
     )
-    p.add_argument(
-        "--variant",
-        action="append",
-        metavar="NAME",
-        help="cross the grid with this variant (repeat; 'all' for every declared variant; "
+    _variants_option(
+        p,
+        "cross the grid with this variant (repeat; 'all' for every declared variant; "
         "default: the base alone)",
     )
     _experiment_options(p)
     p.set_defaults(handler=_cmd_sweep)
 
+
+def _add_small_commands(sub: Subparsers) -> None:
+    """validate, schema, list and demo: a file, no options, or an output directory."""
     p = sub.add_parser(
         "validate",
         help="check a scenario file; list every problem",
         description="Check a scenario file. Exit 0 if it is valid, else print every "
         "problem (one per line) and exit 2.",
     )
-    p.add_argument("file", help="scenario TOML file")
+    _file_argument(p)
     p.set_defaults(handler=_cmd_validate)
 
     p = sub.add_parser(
@@ -556,8 +569,23 @@ def build_parser() -> argparse.ArgumentParser:
         "and write report.html, summary.json, timeseries.csv and the charts.",
     )
     p.add_argument("--out", metavar="DIR", default="out/demo", help="where to write (out/demo)")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    _quiet_option(p)
     p.set_defaults(handler=_cmd_demo)
+
+
+def build_parser() -> Parser:
+    """The ``simulator`` parser: one subcommand per job, each with its handler as a default."""
+    parser = argparse.ArgumentParser(
+        prog="simulator",
+        description="Simulate service-to-service calls (gateway -> auth -> database) with faults, "
+        "timeouts and resilience policies, and see what happens.",
+        epilog="Examples: simulator run scenarios/db-slowdown.toml --report out/db-slowdown; "
+        "simulator compare scenarios/compare-retries.toml -r 10 --report out/compare",
+    )
+    parser.add_argument("--version", action="version", version=f"simulator {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for add in (_add_run, _add_compare, _add_sweep, _add_small_commands):
+        add(sub)
     return parser
 
 
