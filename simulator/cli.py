@@ -1,6 +1,7 @@
 """The ``simulator`` command: run, compare, sweep, validate, schema, list.
 
-Exit codes: 0 success, 2 bad input (a scenario problem, a bad option), 1 an internal error.
+Exit codes: 0 success, 2 bad input (a scenario problem, a bad option), 1 an internal error,
+130 interrupted (Ctrl-C: local worker processes are stopped at once).
 """
 
 from __future__ import annotations
@@ -8,7 +9,9 @@ from __future__ import annotations
 import argparse
 import difflib
 import json
+import signal
 import sys
+import threading
 import tomllib
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -589,7 +592,20 @@ def build_parser() -> Parser:
     return parser
 
 
+INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a command ended by Ctrl-C
+
+
+def _interrupted(as_command: bool) -> int:
+    """Report Ctrl-C in one line. Run as the command, the process is ending: a further Ctrl-C
+    is ignored, so that it exits 130 instead of being killed by the signal on its way out."""
+    if as_command and threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    print("interrupted", file=sys.stderr)
+    return INTERRUPTED
+
+
 def main(argv: list[str] | None = None) -> int:
+    """The command: ``argv`` (default: the process's arguments) in, an exit code out."""
     parser = build_parser()
     args = parser.parse_args(argv)
     if getattr(args, "file", None):
@@ -607,8 +623,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error.filename or ''}: {error.strerror}", file=sys.stderr)
         return BAD_INPUT
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+        return _interrupted(as_command=argv is None)
 
 
 if __name__ == "__main__":
