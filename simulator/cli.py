@@ -98,6 +98,25 @@ def _param(text: str):
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
+def check_destination(args: argparse.Namespace) -> None:
+    """Refuse --out or --report naming a place that cannot take the files, before anything runs
+    (not after the whole simulation), and both together (--report writes the --out files too)."""
+    from simulator.report.outdir import OutputError
+    from simulator.report.outdir import check_destination as check
+
+    if args.out and args.report:
+        raise BadOption(
+            "give --out DIR or --report DIR, not both: --report writes everything --out does "
+            "(summary.json, the CSVs, the charts) beside report.html"
+        )
+    option, folder = ("--report", args.report) if args.report else ("--out", args.out)
+    if folder:
+        try:
+            check(Path(folder))
+        except OutputError as error:
+            raise BadOption(f"{option} {folder}: {error}") from None
+
+
 def _wrote(written: list[Path]) -> None:
     _out("\nwrote " + ", ".join(str(p) for p in written))
 
@@ -105,6 +124,7 @@ def _wrote(written: list[Path]) -> None:
 def _cmd_run(args: argparse.Namespace) -> int:
     from simulator.scenario.loading import read_scenario_text
 
+    check_destination(args)
     text = read_scenario_text(Path(args.file))
     if args.variant:
         from simulator.scenario.variants import loads_scenario_set
@@ -213,6 +233,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     from simulator.experiment.compare import compare
     from simulator.report import comparison_text, write_comparison, write_comparison_report
 
+    check_destination(args)
     blocks = 1
     if args.independent:
         from simulator.scenario.variants import load_scenario_set
@@ -307,6 +328,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     from simulator.experiment.sweep import sweep
     from simulator.report import sweep_text, write_sweep, write_sweep_report
 
+    check_destination(args)
     _check_metric(args.metric)
     check_params(args.file, args.param, args.variant)
     check_seeds(args)
@@ -408,7 +430,7 @@ def _report_option(p: Parser) -> None:
         "--report",
         metavar="DIR",
         help="write report.html (self-contained: charts, tables, scenario, seeds, versions) "
-        "with the JSON, CSV and PNG files into DIR",
+        "with the JSON, CSV and PNG files into DIR (what --out writes: give one of the two)",
     )
 
 
@@ -451,11 +473,20 @@ def _experiment_options(p: Parser) -> None:
     _quiet_option(p)
 
 
+OUTPUT_NOTE = (
+    "Files go into --out or --report DIR (made if missing; checked before anything runs) all "
+    "together: each is written under a temporary name, then renamed into place, and the files "
+    "an earlier run wrote there that this one does not (listed in DIR/.simulator-manifest.json) "
+    "are removed. Other files in DIR are left alone."
+)
+
+
 def _add_run(sub: Subparsers) -> None:
     p = sub.add_parser(
         "run",
         help="run a scenario file and summarise it",
         description="Run a scenario; print a summary; optionally write files and charts.",
+        epilog=OUTPUT_NOTE,
     )
     _file_argument(p, "scenario TOML file, e.g. scenarios/steady.toml")
     _seed_option(p, "root random seed (default: the file's)")
@@ -484,7 +515,8 @@ def _add_compare(sub: Subparsers) -> None:
         "(replication i of every variant uses seed + i) and report, per variant, means with "
         "95% confidence intervals and paired differences against the baseline. Variants are the "
         "file's [variants.NAME] tables; a file without any runs its base, named 'base'.",
-        epilog="Example: simulator compare scenarios/compare-retries.toml -r 10 --report out/cmp",
+        epilog="Example: simulator compare scenarios/compare-retries.toml -r 10 --report out/cmp. "
+        + OUTPUT_NOTE,
     )
     _file_argument(p, "scenario TOML file with [variants.NAME] tables")
     _replications_option(p, default=10, per="variant")
@@ -514,7 +546,8 @@ def _add_sweep(sub: Subparsers) -> None:
         "items by index: faults.0.slowdown. Values are read as TOML; bare words such as 5s are "
         "strings.",
         epilog="Example: simulator sweep scenarios/db-slowdown.toml "
-        "--param services.db.connections=10,20,40 --param faults.0.slowdown=5,30 --out out/sweep",
+        "--param services.db.connections=10,20,40 --param faults.0.slowdown=5,30 --out out/sweep. "
+        + OUTPUT_NOTE,
     )
     _file_argument(p)
     p.add_argument(

@@ -57,7 +57,7 @@ def _ignore_interrupts() -> None:
 
 
 @contextmanager
-def _interrupts_ignored() -> Iterator[None]:
+def interrupts_ignored() -> Iterator[None]:
     """Ignore Ctrl-C for the duration (in the main thread), so that a second Ctrl-C cannot cut
     the short clean-up the first one started."""
     if threading.current_thread() is not threading.main_thread():
@@ -83,7 +83,7 @@ class LocalPool(ProcessPoolExecutor):
         """Cancel the tasks not started and end the running ones: SIGTERM to every worker,
         SIGKILL to one still alive after ``grace_s``, each reaped. A second Ctrl-C meanwhile is
         ignored; calling it again does nothing."""
-        with _interrupts_ignored():
+        with interrupts_ignored():
             workers = list((self._processes or {}).values())  # no public API before 3.14
             # The pool's own thread cancels what has not started (cancelling those futures
             # from here races with it marking them broken once the workers are gone).
@@ -223,6 +223,7 @@ __all__ = [
     "LocalPool",
     "available_cores",
     "dask_executor",
+    "interrupts_ignored",
     "map_in_order",
     "open_executor",
     "show_progress_by_default",
