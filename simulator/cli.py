@@ -1,6 +1,7 @@
 """The ``simulator`` command: run, compare, sweep, validate, schema, list.
 
-Exit codes: 0 success, 2 bad input (a scenario problem, a bad option), 1 an internal error.
+Exit codes: 0 success, 2 bad input (a scenario problem, a bad option), 1 an internal error,
+130 interrupted (Ctrl-C: local worker processes are stopped at once).
 """
 
 from __future__ import annotations
@@ -8,7 +9,9 @@ from __future__ import annotations
 import argparse
 import difflib
 import json
+import signal
 import sys
+import threading
 import tomllib
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -95,6 +98,25 @@ def _param(text: str):
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
+def check_destination(args: argparse.Namespace) -> None:
+    """Refuse --out or --report naming a place that cannot take the files, before anything runs
+    (not after the whole simulation), and both together (--report writes the --out files too)."""
+    from simulator.report.outdir import OutputError
+    from simulator.report.outdir import check_destination as check
+
+    if args.out and args.report:
+        raise BadOption(
+            "give --out DIR or --report DIR, not both: --report writes everything --out does "
+            "(summary.json, the CSVs, the charts) beside report.html"
+        )
+    option, folder = ("--report", args.report) if args.report else ("--out", args.out)
+    if folder:
+        try:
+            check(Path(folder))
+        except OutputError as error:
+            raise BadOption(f"{option} {folder}: {error}") from None
+
+
 def _wrote(written: list[Path]) -> None:
     _out("\nwrote " + ", ".join(str(p) for p in written))
 
@@ -102,6 +124,7 @@ def _wrote(written: list[Path]) -> None:
 def _cmd_run(args: argparse.Namespace) -> int:
     from simulator.scenario.loading import read_scenario_text
 
+    check_destination(args)
     text = read_scenario_text(Path(args.file))
     if args.variant:
         from simulator.scenario.variants import loads_scenario_set
@@ -210,6 +233,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     from simulator.experiment.compare import compare
     from simulator.report import comparison_text, write_comparison, write_comparison_report
 
+    check_destination(args)
     blocks = 1
     if args.independent:
         from simulator.scenario.variants import load_scenario_set
@@ -304,6 +328,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     from simulator.experiment.sweep import sweep
     from simulator.report import sweep_text, write_sweep, write_sweep_report
 
+    check_destination(args)
     _check_metric(args.metric)
     check_params(args.file, args.param, args.variant)
     check_seeds(args)
@@ -380,18 +405,55 @@ def _cmd_list(_args: argparse.Namespace) -> int:
     return 0
 
 
-def _report_option(p: argparse.ArgumentParser) -> None:
+Parser = argparse.ArgumentParser
+Subparsers = argparse._SubParsersAction  # the type add_subparsers() returns
+
+
+def _file_argument(p: Parser, help: str = "scenario TOML file") -> None:
+    p.add_argument("file", help=help)
+
+
+def _seed_option(p: Parser, help: str) -> None:
+    p.add_argument("--seed", type=_seed, default=None, help=help)
+
+
+def _quiet_option(p: Parser) -> None:
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _no_charts_option(p: Parser) -> None:
+    p.add_argument("--no-charts", action="store_true", help="with --out: skip the PNG charts")
+
+
+def _report_option(p: Parser) -> None:
     p.add_argument(
         "--report",
         metavar="DIR",
         help="write report.html (self-contained: charts, tables, scenario, seeds, versions) "
-        "with the JSON, CSV and PNG files into DIR",
+        "with the JSON, CSV and PNG files into DIR (what --out writes: give one of the two)",
     )
 
 
-def _experiment_options(p: argparse.ArgumentParser) -> None:
+def _replications_option(p: Parser, default: int, per: str) -> None:
+    """``-r/--replications R``: runs per variant or per grid point."""
+    p.add_argument(
+        "-r",
+        "--replications",
+        type=_positive,
+        default=default,
+        metavar="R",
+        help=f"runs per {per} (default {default})",
+    )
+
+
+def _variants_option(p: Parser, help: str) -> None:
+    """``--variant NAME``, repeatable."""
+    p.add_argument("--variant", action="append", metavar="NAME", help=help)
+
+
+def _experiment_options(p: Parser) -> None:
     """Options shared by compare and sweep: seed, where to run, what to write."""
-    p.add_argument("--seed", type=_seed, default=None, help="first seed (default: the file's)")
+    _seed_option(p, "first seed (default: the file's)")
     p.add_argument(
         "--workers",
         type=_positive,
@@ -406,31 +468,28 @@ def _experiment_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--out", metavar="DIR", help="write summary.json, the CSVs and charts here")
     _report_option(p)
-    p.add_argument("--no-charts", action="store_true", help="with --out: skip the PNG charts")
+    _no_charts_option(p)
     p.add_argument("--json", action="store_true", help="print the results as JSON")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    _quiet_option(p)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="simulator",
-        description="Simulate service-to-service calls (gateway -> auth -> database) with faults, "
-        "timeouts and resilience policies, and see what happens.",
-        epilog="Examples: simulator run scenarios/db-slowdown.toml --report out/db-slowdown; "
-        "simulator compare scenarios/compare-retries.toml -r 10 --report out/compare",
-    )
-    parser.add_argument("--version", action="version", version=f"simulator {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+OUTPUT_NOTE = (
+    "Files go into --out or --report DIR (made if missing; checked before anything runs) all "
+    "together: each is written under a temporary name, then renamed into place, and the files "
+    "an earlier run wrote there that this one does not (listed in DIR/.simulator-manifest.json) "
+    "are removed. Other files in DIR are left alone."
+)
 
+
+def _add_run(sub: Subparsers) -> None:
     p = sub.add_parser(
         "run",
         help="run a scenario file and summarise it",
         description="Run a scenario; print a summary; optionally write files and charts.",
+        epilog=OUTPUT_NOTE,
     )
-    p.add_argument("file", help="scenario TOML file, e.g. scenarios/steady.toml")
-    p.add_argument(
-        "--seed", type=_seed, default=None, help="root random seed (default: the file's)"
-    )
+    _file_argument(p, "scenario TOML file, e.g. scenarios/steady.toml")
+    _seed_option(p, "root random seed (default: the file's)")
     p.add_argument(
         "--out",
         metavar="DIR",
@@ -439,14 +498,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--json", action="store_true", help="print the summary as JSON instead of tables"
     )
-    p.add_argument("--no-charts", action="store_true", help="with --out: skip the PNG charts")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    _no_charts_option(p)
+    _quiet_option(p)
     p.add_argument(
         "--variant", metavar="NAME", help="run this variant of the file instead of its base"
     )
     _report_option(p)
     p.set_defaults(handler=_cmd_run)
 
+
+def _add_compare(sub: Subparsers) -> None:
     p = sub.add_parser(
         "compare",
         help="run every variant with replications and compare them",
@@ -454,23 +515,14 @@ def build_parser() -> argparse.ArgumentParser:
         "(replication i of every variant uses seed + i) and report, per variant, means with "
         "95% confidence intervals and paired differences against the baseline. Variants are the "
         "file's [variants.NAME] tables; a file without any runs its base, named 'base'.",
-        epilog="Example: simulator compare scenarios/compare-retries.toml -r 10 --report out/cmp",
+        epilog="Example: simulator compare scenarios/compare-retries.toml -r 10 --report out/cmp. "
+        + OUTPUT_NOTE,
     )
-    p.add_argument("file", help="scenario TOML file with [variants.NAME] tables")
-    p.add_argument(
-        "-r",
-        "--replications",
-        type=_positive,
-        default=10,
-        metavar="R",
-        help="runs per variant (default 10)",
-    )
+    _file_argument(p, "scenario TOML file with [variants.NAME] tables")
+    _replications_option(p, default=10, per="variant")
     p.add_argument("--baseline", metavar="NAME", help="variant to compare against (default: first)")
-    p.add_argument(
-        "--variant",
-        action="append",
-        metavar="NAME",
-        help="run only this variant (repeat for more; 'base' is the unmodified scenario)",
+    _variants_option(
+        p, "run only this variant (repeat for more; 'base' is the unmodified scenario)"
     )
     p.add_argument("--include-base", action="store_true", help="run the base as variant 'base' too")
     p.add_argument(
@@ -482,6 +534,8 @@ def build_parser() -> argparse.ArgumentParser:
     _experiment_options(p)
     p.set_defaults(handler=_cmd_compare)
 
+
+def _add_sweep(sub: Subparsers) -> None:
     p = sub.add_parser(
         "sweep",
         help="run a grid of parameter values with replications",
@@ -492,9 +546,10 @@ def build_parser() -> argparse.ArgumentParser:
         "items by index: faults.0.slowdown. Values are read as TOML; bare words such as 5s are "
         "strings.",
         epilog="Example: simulator sweep scenarios/db-slowdown.toml "
-        "--param services.db.connections=10,20,40 --param faults.0.slowdown=5,30 --out out/sweep",
+        "--param services.db.connections=10,20,40 --param faults.0.slowdown=5,30 --out out/sweep. "
+        + OUTPUT_NOTE,
     )
-    p.add_argument("file", help="scenario TOML file")
+    _file_argument(p)
     p.add_argument(
         "--param",
         action="append",
@@ -504,37 +559,31 @@ def build_parser() -> argparse.ArgumentParser:
         help="a key and its values, e.g. 'policies.gateway->auth.retry.max_attempts=1,2,3' "
         "(repeat for a grid)",
     )
-    p.add_argument(
-        "-r",
-        "--replications",
-        type=_positive,
-        default=5,
-        metavar="R",
-        help="runs per point (default 5)",
-    )
+    _replications_option(p, default=5, per="point")
     p.add_argument(
         "--metric",
         default="goodput",
         help="metric to tabulate and chart: goodput (default), success_ratio, p50, p99, "
         "error_ratio, wasted_work, recovery, amplification or HOP.amplification",
     )
-    p.add_argument(
-        "--variant",
-        action="append",
-        metavar="NAME",
-        help="cross the grid with this variant (repeat; 'all' for every declared variant; "
+    _variants_option(
+        p,
+        "cross the grid with this variant (repeat; 'all' for every declared variant; "
         "default: the base alone)",
     )
     _experiment_options(p)
     p.set_defaults(handler=_cmd_sweep)
 
+
+def _add_small_commands(sub: Subparsers) -> None:
+    """validate, schema, list and demo: a file, no options, or an output directory."""
     p = sub.add_parser(
         "validate",
         help="check a scenario file; list every problem",
         description="Check a scenario file. Exit 0 if it is valid, else print every "
         "problem (one per line) and exit 2.",
     )
-    p.add_argument("file", help="scenario TOML file")
+    _file_argument(p)
     p.set_defaults(handler=_cmd_validate)
 
     p = sub.add_parser(
@@ -556,12 +605,40 @@ def build_parser() -> argparse.ArgumentParser:
         "and write report.html, summary.json, timeseries.csv and the charts.",
     )
     p.add_argument("--out", metavar="DIR", default="out/demo", help="where to write (out/demo)")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    _quiet_option(p)
     p.set_defaults(handler=_cmd_demo)
+
+
+def build_parser() -> Parser:
+    """The ``simulator`` parser: one subcommand per job, each with its handler as a default."""
+    parser = argparse.ArgumentParser(
+        prog="simulator",
+        description="Simulate service-to-service calls (gateway -> auth -> database) with faults, "
+        "timeouts and resilience policies, and see what happens.",
+        epilog="Examples: simulator run scenarios/db-slowdown.toml --report out/db-slowdown; "
+        "simulator compare scenarios/compare-retries.toml -r 10 --report out/compare",
+    )
+    parser.add_argument("--version", action="version", version=f"simulator {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for add in (_add_run, _add_compare, _add_sweep, _add_small_commands):
+        add(sub)
     return parser
 
 
+INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a command ended by Ctrl-C
+
+
+def _interrupted(as_command: bool) -> int:
+    """Report Ctrl-C in one line. Run as the command, the process is ending: a further Ctrl-C
+    is ignored, so that it exits 130 instead of being killed by the signal on its way out."""
+    if as_command and threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    print("interrupted", file=sys.stderr)
+    return INTERRUPTED
+
+
 def main(argv: list[str] | None = None) -> int:
+    """The command: ``argv`` (default: the process's arguments) in, an exit code out."""
     parser = build_parser()
     args = parser.parse_args(argv)
     if getattr(args, "file", None):
@@ -579,8 +656,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error.filename or ''}: {error.strerror}", file=sys.stderr)
         return BAD_INPUT
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+        return _interrupted(as_command=argv is None)
 
 
 if __name__ == "__main__":

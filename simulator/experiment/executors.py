@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
 from contextlib import contextmanager
@@ -44,6 +46,58 @@ def _pool_context() -> multiprocessing.context.BaseContext:
     return multiprocessing.get_context()  # pragma: no cover - not Linux
 
 
+STOP_GRACE_S = 1.0
+"""How long a stopped worker gets to exit after SIGTERM before it is killed (SIGKILL)."""
+
+
+def _ignore_interrupts() -> None:
+    """Worker initializer: Ctrl-C is the parent's to handle (it stops the workers), so a worker
+    neither prints a traceback nor goes on to its next task."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+@contextmanager
+def interrupts_ignored() -> Iterator[None]:
+    """Ignore Ctrl-C for the duration (in the main thread), so that a second Ctrl-C cannot cut
+    the short clean-up the first one started."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+class LocalPool(ProcessPoolExecutor):
+    """A local process pool whose workers leave Ctrl-C to this process, and that
+    :meth:`stop` ends at once instead of waiting for the tasks it runs."""
+
+    def __init__(self, workers: int) -> None:
+        super().__init__(
+            max_workers=workers, mp_context=_pool_context(), initializer=_ignore_interrupts
+        )
+
+    def stop(self, grace_s: float = STOP_GRACE_S) -> None:
+        """Cancel the tasks not started and end the running ones: SIGTERM to every worker,
+        SIGKILL to one still alive after ``grace_s``, each reaped. A second Ctrl-C meanwhile is
+        ignored; calling it again does nothing."""
+        with interrupts_ignored():
+            workers = list((self._processes or {}).values())  # no public API before 3.14
+            # The pool's own thread cancels what has not started (cancelling those futures
+            # from here races with it marking them broken once the workers are gone).
+            self.shutdown(wait=False, cancel_futures=True)
+            for worker in workers:
+                worker.terminate()
+            deadline = time.monotonic() + grace_s
+            for worker in workers:
+                worker.join(max(0.0, deadline - time.monotonic()))
+                if worker.is_alive():
+                    worker.kill()
+                    worker.join()
+
+
 def dask_executor(address: str) -> tuple[Executor, Callable[[], None]]:
     """An executor on the Dask scheduler at ``address`` and a function that disconnects from it.
 
@@ -64,7 +118,8 @@ def open_executor(
     executor: ExecutorSpec = None, scheduler: str | None = None, tasks: int | None = None
 ) -> Iterator[Executor | None]:
     """The executor ``executor`` names (None means run serially here), shut down on exit if this
-    function created it. A pool never gets more workers than there are ``tasks``."""
+    function created it. A pool never gets more workers than there are ``tasks``; if the body
+    raises (Ctrl-C included), a pool created here is stopped at once, its workers ended."""
     if scheduler is not None:
         pool, close = dask_executor(scheduler)
         try:
@@ -95,11 +150,13 @@ def open_executor(
     if workers <= 1:
         yield None
         return
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=_pool_context())
+    pool = LocalPool(workers)
     try:
         yield pool
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+    except BaseException:  # Ctrl-C or a failed task: the other results are not wanted
+        pool.stop()
+        raise
+    pool.shutdown(wait=True)
 
 
 def show_progress_by_default() -> bool:
@@ -120,8 +177,8 @@ def map_in_order(
     description: str = "replications",
 ) -> list[R]:
     """``[function(t) for t in tasks]``, run on ``executor`` (None: here), with a progress bar
-    (tqdm: terminal or notebook) over finished tasks. The first failure is raised and the tasks
-    not yet started are cancelled."""
+    (tqdm: terminal or notebook) over finished tasks. The first failure (or Ctrl-C) is raised and
+    the tasks not yet started are cancelled; on a :class:`LocalPool` the running ones end too."""
     from tqdm.auto import tqdm
 
     results: list[Any] = [None] * len(tasks)
@@ -152,16 +209,21 @@ def map_in_order(
                 else:
                     bar.refresh()  # a wall-time tick: elapsed time moves with no task finished
         except BaseException:
-            for future in futures:
-                future.cancel()
+            if isinstance(executor, LocalPool):
+                executor.stop()
+            else:
+                for future in futures:
+                    future.cancel()
             raise
     return results
 
 
 __all__ = [
     "ExecutorSpec",
+    "LocalPool",
     "available_cores",
     "dask_executor",
+    "interrupts_ignored",
     "map_in_order",
     "open_executor",
     "show_progress_by_default",

@@ -14,10 +14,9 @@ from matplotlib.figure import Figure
 from simulator.analysis.goals import goals_text
 from simulator.experiment.compare import HEADLINE, Comparison, describe_metric, format_value
 from simulator.experiment.sweep import SweepResult
-from simulator.report.files import csv_cell
+from simulator.report.files import PNG_DPI, csv_cell
+from simulator.report.outdir import OutputDir
 from simulator.report.text import safe_name
-
-PNG_DPI = 110
 
 
 def figure_png(figure: Figure) -> bytes:
@@ -199,12 +198,10 @@ def comparison_charts(comparison: Comparison) -> dict[str, Chart]:
     return charts
 
 
-def write_comparison(comparison: Comparison, out: Path, charts: bool = True) -> list[Path]:
-    """Write summary.json, replications.csv (tidy), intervals.csv, differences.csv, goals.csv and
-    (by default) the PNG charts into ``out``."""
-    out.mkdir(parents=True, exist_ok=True)
-    written = [out / "summary.json"]
-    written[0].write_text(comparison.to_json())
+def stage_comparison(comparison: Comparison, out: OutputDir, charts: bool = True) -> None:
+    """Stage summary.json, replications.csv (tidy), intervals.csv, differences.csv, goals.csv
+    (the tables that have rows) and (by default) the PNG charts."""
+    out.write_text("summary.json", comparison.to_json())
     tables = {
         "replications.csv": comparison.rows(),
         "intervals.csv": [i.row() for i in comparison.intervals],
@@ -213,36 +210,56 @@ def write_comparison(comparison: Comparison, out: Path, charts: bool = True) -> 
     }
     for name, rows in tables.items():
         if rows:
-            write_rows(out / name, rows)
-            written.append(out / name)
+            write_rows(out.stage(name), rows)
     if charts:
         for name, (_caption, chart) in comparison_charts(comparison).items():
-            (out / name).write_bytes(figure_png(chart()))
-            written.append(out / name)
-    return written
+            out.write_bytes(name, figure_png(chart()))
+
+
+def write_comparison(comparison: Comparison, out: Path, charts: bool = True) -> list[Path]:
+    """Write the files of :func:`stage_comparison` into ``out``, replacing what an earlier run
+    wrote there (see :class:`OutputDir`)."""
+    with OutputDir(out) as folder:
+        stage_comparison(comparison, folder, charts)
+    return folder.written
+
+
+def sweep_chart_names(result: SweepResult) -> dict[str, str]:
+    """File name -> parameter of each sweep chart: sweep.png, then sweep-2.png, ..."""
+    return {
+        ("sweep.png" if index == 0 else f"sweep-{index + 1}.png"): key
+        for index, key in enumerate(result.keys)
+    }
+
+
+def stage_sweep(result: SweepResult, out: OutputDir, metric: str, charts: bool = True) -> None:
+    """Stage summary.json, sweep.csv (tidy: one row per point and replication),
+    sweep-summary.csv (intervals) and (by default) sweep.png, the metric against the first
+    parameter (sweep-2.png against the second, ...)."""
+    from simulator.plots.compare_charts import sweep_chart
+
+    out.write_text("summary.json", result.to_json())
+    write_rows(out.stage("sweep.csv"), result.rows())
+    write_rows(out.stage("sweep-summary.csv"), result.summary_rows())
+    if charts:
+        for name, key in sweep_chart_names(result).items():
+            out.write_bytes(name, figure_png(sweep_chart(result, metric, key)))
 
 
 def write_sweep(result: SweepResult, out: Path, metric: str, charts: bool = True) -> list[Path]:
-    """Write summary.json, sweep.csv (tidy: one row per point and replication), sweep-summary.csv
-    (intervals) and (by default) sweep.png, the metric against the first parameter."""
-    from simulator.plots.compare_charts import sweep_chart
-
-    out.mkdir(parents=True, exist_ok=True)
-    written = [out / "summary.json", out / "sweep.csv", out / "sweep-summary.csv"]
-    written[0].write_text(result.to_json())
-    write_rows(written[1], result.rows())
-    write_rows(written[2], result.summary_rows())
-    if charts:
-        for index, param in enumerate(result.keys):
-            name = "sweep.png" if index == 0 else f"sweep-{index + 1}.png"
-            (out / name).write_bytes(figure_png(sweep_chart(result, metric, param)))
-            written.append(out / name)
-    return written
+    """Write the files of :func:`stage_sweep` into ``out``, replacing what an earlier run wrote
+    there (see :class:`OutputDir`)."""
+    with OutputDir(out) as folder:
+        stage_sweep(result, folder, metric, charts)
+    return folder.written
 
 
 __all__ = [
     "comparison_text",
     "figure_png",
+    "stage_comparison",
+    "stage_sweep",
+    "sweep_chart_names",
     "sweep_text",
     "write_comparison",
     "write_rows",

@@ -1,4 +1,5 @@
-"""Writing a run to disk: summary.json, timeseries.csv and the PNG charts."""
+"""Writing a run to disk: summary.json, timeseries.csv and the PNG charts (through
+:class:`~simulator.report.outdir.OutputDir`: all files or none, no stale ones)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from pathlib import Path
 
 from simulator.experiment.result import RunResult
 from simulator.plots import latency_distribution, timeline
+from simulator.report.outdir import OutputDir
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
@@ -37,15 +39,22 @@ def write_timeseries_csv(result: RunResult, path: Path) -> None:
             )
 
 
-def write_run(result: RunResult, out: Path, charts: bool = True) -> list[Path]:
-    """Write summary.json, timeseries.csv and (by default) timeline.png and latency.png."""
-    out.mkdir(parents=True, exist_ok=True)
-    written = [out / "summary.json", out / "timeseries.csv"]
-    written[0].write_text(result.to_json())
-    write_timeseries_csv(result, written[1])
+RUN_CHARTS = {"timeline.png": timeline, "latency.png": latency_distribution}
+PNG_DPI = 110
+
+
+def stage_run(result: RunResult, out: OutputDir, charts: bool = True) -> None:
+    """Stage summary.json, timeseries.csv and (by default) timeline.png and latency.png."""
+    out.write_text("summary.json", result.to_json())
+    write_timeseries_csv(result, out.stage("timeseries.csv"))
     if charts:
-        for name, chart in (("timeline.png", timeline), ("latency.png", latency_distribution)):
-            figure = chart(result)
-            figure.savefig(out / name, dpi=110)
-            written.append(out / name)
-    return written
+        for name, chart in RUN_CHARTS.items():
+            chart(result).savefig(out.stage(name), dpi=PNG_DPI)
+
+
+def write_run(result: RunResult, out: Path, charts: bool = True) -> list[Path]:
+    """Write summary.json, timeseries.csv and (by default) timeline.png and latency.png into
+    ``out``, replacing what an earlier run wrote there (see :class:`OutputDir`)."""
+    with OutputDir(out) as folder:
+        stage_run(result, folder, charts)
+    return folder.written

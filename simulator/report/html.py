@@ -9,7 +9,7 @@ import base64
 import html
 import json
 import platform
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -24,10 +24,13 @@ from simulator.report.experiments import (
     comparison_charts,
     comparison_rows,
     interval_text,
+    stage_comparison,
+    stage_sweep,
+    sweep_chart_names,
     sweep_rows,
-    write_comparison,
-    write_sweep,
 )
+from simulator.report.files import stage_run
+from simulator.report.outdir import OutputDir
 
 REPORT_NAME = "report.html"
 
@@ -168,14 +171,28 @@ def _scenario_section(page: Page, text: str | None, fallback: dict[str, Any]) ->
         page.code(text)
 
 
-def _footer(page: Page, files: Sequence[Path]) -> None:
+def _footer(page: Page, names: Sequence[str]) -> None:
     page.heading("Files and versions")
-    page.paragraph("Written beside this report: " + ", ".join(p.name for p in files) + ".")
+    page.paragraph("Written beside this report: " + ", ".join(names) + ".")
     page.facts(versions())
 
 
-def _read_pngs(paths: Sequence[Path]) -> dict[str, bytes]:
-    return {p.name: p.read_bytes() for p in paths if p.suffix == ".png"}
+def _read_pngs(folder: OutputDir) -> dict[str, bytes]:
+    """The charts staged in ``folder``, by file name."""
+    return {name: folder.read_bytes(name) for name in folder.names if name.endswith(".png")}
+
+
+def _write_report(
+    out: Path, stage: Callable[[OutputDir], None], page_of: Callable[[OutputDir], Page]
+) -> list[Path]:
+    """Stage the data files, then report.html (its page made from them), and put them all in
+    place in ``out`` together."""
+    with OutputDir(out) as folder:
+        stage(folder)
+        page = page_of(folder)
+        _footer(page, folder.names)
+        folder.write_text(REPORT_NAME, page.render())
+    return folder.written
 
 
 def _run_tables(page: Page, result: RunResult) -> None:
@@ -244,9 +261,15 @@ def _run_tables(page: Page, result: RunResult) -> None:
 
 def write_run_report(result: RunResult, out: Path, source_text: str | None = None) -> list[Path]:
     """Write the run's files (summary.json, timeseries.csv, charts) and report.html into ``out``."""
-    from simulator.report.files import write_run
+    return _write_report(
+        out,
+        lambda folder: stage_run(result, folder),
+        lambda folder: _run_page(result, folder, source_text),
+    )
 
-    written = write_run(result, out, charts=True)
+
+def _run_page(result: RunResult, folder: OutputDir, source_text: str | None) -> Page:
+    """The report page of one run, its charts read from ``folder``."""
     metrics = run_metrics(result)
     s = result.summary
     page = Page(
@@ -269,7 +292,7 @@ def write_run_report(result: RunResult, out: Path, source_text: str | None = Non
         }
     )
     _goals_section(page, evaluate(result.scenario.goals, metrics), per_variant=False)
-    pngs = _read_pngs(written)
+    pngs = _read_pngs(folder)
     page.heading("Charts")
     captions = {
         "timeline.png": "Load, goodput and latency over time (grey: fault windows)",
@@ -279,15 +302,20 @@ def write_run_report(result: RunResult, out: Path, source_text: str | None = Non
         page.image(png, captions.get(name, name))
     _run_tables(page, result)
     _scenario_section(page, source_text, result.scenario.model_dump(mode="json"))
-    report = out / REPORT_NAME
-    _footer(page, written)
-    report.write_text(page.render(), encoding="utf-8")
-    return [*written, report]
+    return page
 
 
 def write_comparison_report(comparison: Comparison, out: Path) -> list[Path]:
     """Write the comparison's files (JSON, CSVs, charts) and report.html into ``out``."""
-    written = write_comparison(comparison, out, charts=True)
+    return _write_report(
+        out,
+        lambda folder: stage_comparison(comparison, folder),
+        lambda folder: _comparison_page(comparison, folder),
+    )
+
+
+def _comparison_page(comparison: Comparison, folder: OutputDir) -> Page:
+    """The report page of a comparison, its charts read from ``folder``."""
     seeds = [r.seed for r in comparison.runs_of(comparison.baseline)]
     page = Page(
         f"{comparison.name}: comparing {len(comparison.variants)} variant(s)",
@@ -319,7 +347,7 @@ def write_comparison_report(comparison: Comparison, out: Path) -> list[Path]:
         comparison_rows(comparison),
         left=2,
     )
-    pngs = _read_pngs(written)
+    pngs = _read_pngs(folder)
     page.heading("Charts")
     for name, (caption, _chart) in comparison_charts(comparison).items():
         if name in pngs:
@@ -343,15 +371,20 @@ def write_comparison_report(comparison: Comparison, out: Path) -> list[Path]:
         comparison.source_text,
         comparison.scenarios[comparison.baseline].model_dump(mode="json"),
     )
-    report = out / REPORT_NAME
-    _footer(page, written)
-    report.write_text(page.render(), encoding="utf-8")
-    return [*written, report]
+    return page
 
 
 def write_sweep_report(result: SweepResult, out: Path, metric: str) -> list[Path]:
     """Write the sweep's files (JSON, tidy and summary CSV, chart) and report.html into ``out``."""
-    written = write_sweep(result, out, metric, charts=True)
+    return _write_report(
+        out,
+        lambda folder: stage_sweep(result, folder, metric),
+        lambda folder: _sweep_page(result, folder, metric),
+    )
+
+
+def _sweep_page(result: SweepResult, folder: OutputDir, metric: str) -> Page:
+    """The report page of a sweep, its charts read from ``folder``."""
     label = describe_metric(metric)[0]
     page = Page(f"{result.name}: sweep of {label}")
     page.facts(
@@ -367,8 +400,11 @@ def write_sweep_report(result: SweepResult, out: Path, metric: str) -> list[Path
     )
     page.heading("Charts")
     level = f"{result.confidence:.0%}"
-    for key, png in zip(result.keys, _read_pngs(written).values(), strict=False):
-        page.image(png, f"{label} against {key}: mean over replications, band = {level} interval")
+    pngs = _read_pngs(folder)
+    for name, key in sweep_chart_names(result).items():
+        page.image(
+            pngs[name], f"{label} against {key}: mean over replications, band = {level} interval"
+        )
     page.heading(f"{label}: means and intervals")
     page.table(
         ["variant", *result.keys, "mean", f"{result.confidence:.0%} CI", "n"],
@@ -388,10 +424,7 @@ def write_sweep_report(result: SweepResult, out: Path, metric: str) -> list[Path
             rows.append(cells)
     page.table(["variant", *result.keys, *(describe_metric(m)[0] for m in headline)], rows)
     _scenario_section(page, result.source_text, {})
-    report = out / REPORT_NAME
-    _footer(page, written)
-    report.write_text(page.render(), encoding="utf-8")
-    return [*written, report]
+    return page
 
 
 __all__ = [

@@ -51,6 +51,7 @@ def test_compare_json_and_out_files(tmp_path, capsys):
     assert data["variants"] == ["gateway retries", "ten connections"]
     names = {p.name for p in out.iterdir()}
     assert names == {
+        ".simulator-manifest.json",  # what this run wrote, so that the next one can replace it
         "summary.json",
         "replications.csv",
         "intervals.csv",
