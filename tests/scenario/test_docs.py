@@ -22,7 +22,7 @@ import simulator
 from simulator.outcomes import Outcome
 from simulator.policies.stack import HopPolicies
 from simulator.scenario import ScenarioError
-from simulator.scenario.goals import GOAL_METRICS
+from simulator.metrics.catalog import GOALS
 from simulator.scenario.schema import Scenario
 from simulator.scenario.variants import loads_scenario_set
 from simulator.units import ConfigModel
@@ -312,7 +312,7 @@ def test_policies_index_explains_every_policy_and_links_the_pages():
 
 
 def test_every_goal_metric_and_outcome_label_is_documented():
-    missing = [name for name in GOAL_METRICS if f"`{name}`" not in DOC]
+    missing = [name for name in GOALS if f"`{name}`" not in DOC]
     missing += [outcome.label for outcome in Outcome if f"`{outcome.label}`" not in DOC]
     assert missing == []
 
