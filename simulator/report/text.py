@@ -55,7 +55,8 @@ def _recovery_line(recovery: Mapping[str, Any]) -> list[str]:
     if recovery.get("recovered") is True:
         return [
             f"recovery: goodput back to 95 % of its pre-fault level "
-            f"{recovery['after_last_fault_s']:g} s after the last fault ended"
+            f"{describe_metric('recovery_s').format(recovery['after_last_fault_s'])} after the "
+            "last fault ended"
         ]
     if recovery.get("recovered") is False:
         return [
