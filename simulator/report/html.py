@@ -255,8 +255,9 @@ def write_comparison_report(comparison: Comparison, out: Path) -> list[Path]:
     page.heading("Means and paired differences")
     page.paragraph(
         f"Each mean is over the replications; the {level} interval is a Student t interval. "
-        "The difference is variant minus baseline, paired by seed; * marks an interval that "
-        "excludes zero."
+        "The difference is variant minus baseline, paired by seed (of two ratios, in percentage "
+        "points, pp); * marks an interval that excludes zero; best marks the best mean, for a "
+        "metric where more or less is better."
     )
     page.table(comparison_headers(comparison), comparison_rows(comparison), left=2)
     pngs = _read_pngs(written)
