@@ -50,11 +50,12 @@ def _ratio(text: str) -> float:
 class Unit:
     """How values of one kind are written, read (in goals) and charted.
 
-    A value is shown as ``value * factor`` with ``digits`` decimals, then ``symbol``;
-    ``difference_symbol`` replaces the symbol for a difference of two values (percentage points
-    for ratios), and ``small`` is the unit used when every value shown is below 1 (ms for
-    durations). ``axis`` labels a chart axis in this unit; ``read`` parses a goal's value
-    (``"200ms"``, ``"1%"``), raising ValueError with a message that says what is allowed.
+    A value is shown as ``value * factor`` with ``digits`` decimals, then ``symbol`` (spaced as
+    printed: ``" ms"``, ``"x"``); ``difference_symbol`` replaces the symbol for a difference of
+    two values (percentage points for ratios), and ``small`` is the unit used when every value
+    shown is below 1 (ms for durations). ``axis`` labels a chart axis in this unit (by default
+    the symbol); ``read`` parses a goal's value (``"200ms"``, ``"1%"``), raising ValueError with
+    a message that says what is allowed.
     """
 
     name: str
@@ -75,8 +76,7 @@ class Unit:
 
     def suffix(self, difference: bool = False) -> str:
         """What follows the number: `` ms``, ``x``, or `` pp`` for a difference of ratios."""
-        symbol = self.difference_symbol if difference and self.difference_symbol else self.symbol
-        return symbol if symbol in ("", "x") else f" {symbol}"
+        return (difference and self.difference_symbol) or self.symbol
 
     def number(self, value: float, signed: bool = False) -> str:
         """The number alone, in this unit (no scaling to ``small``): ``153.2``, ``+1,234``."""
@@ -106,15 +106,14 @@ class Unit:
     ) -> tuple[float, str]:
         """The factor to multiply values by on a chart axis, and the axis unit label."""
         unit = self.scaled(values)
-        symbol = unit.difference_symbol if difference and unit.difference_symbol else unit.symbol
-        return unit.factor, unit.axis or symbol
+        return unit.factor, unit.axis or unit.suffix(difference).strip()
 
 
-MILLISECONDS = Unit("ms", "ms", 1, factor=1000.0)
-DURATION = Unit("duration", "s", 2, small=MILLISECONDS, read=parse_duration)
-WORK = Unit("work", "s", 2, axis="s of work", read=parse_duration)
-RATIO = Unit("ratio", "%", 2, factor=100.0, difference_symbol="pp", read=_ratio)
-RATE = Unit("rate", "req/s", 1, axis="requests/s")
+MILLISECONDS = Unit("ms", " ms", 1, factor=1000.0)
+DURATION = Unit("duration", " s", 2, small=MILLISECONDS, read=parse_duration)
+WORK = Unit("work", " s", 2, axis="s of work", read=parse_duration)
+RATIO = Unit("ratio", " %", 2, factor=100.0, difference_symbol=" pp", read=_ratio)
+RATE = Unit("rate", " req/s", 1, axis="requests/s")
 TIMES = Unit("times", "x", 3, axis="attempts per client request")
 COUNT = Unit("count", "", 0)
 NUMBER = Unit("number", "", 2)

@@ -110,7 +110,7 @@ def comparison_text(comparison: Comparison) -> str:
         f"{safe_name(comparison.name)}: {len(comparison.variants)} variant(s) x "
         f"{comparison.replications} replication(s), seeds {seeds[0]}..{seeds[-1]} ({crn})",
         f"baseline: {safe_name(comparison.baseline)}   (* = the {level} interval of the difference "
-        "excludes 0; best = the best mean, where more or less is better)",
+        "excludes 0; best = the best mean)",
         "",
     ]
     lines += text_table(comparison_headers(comparison), comparison_rows(comparison), left=2)
