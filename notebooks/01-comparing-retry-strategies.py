@@ -38,6 +38,7 @@ from IPython.display import display
 
 import simulator
 from simulator.experiment.replicate import run_metrics
+from simulator.metrics.catalog import describe_metric
 from simulator.plots import compare_charts, timeline
 from simulator.report import comparison_text
 from simulator.scenario.variants import deep_merge
@@ -119,11 +120,10 @@ print("variants:", ", ".join(scenarios.names))
 # %%
 retrying = simulator.run(scenarios.scenario("retry, no jitter"), seed=1)
 display(timeline(retrying))
-print(
-    f"success ratio {retrying.summary['success_ratio']:.1%}, "
-    f"attempts per request at gateway->auth: "
-    f"{retrying.summary['edges']['gateway->auth'].get('amplification', 1.0):.2f}"
-)
+first = run_metrics(retrying)
+for key in ("success_ratio", "gateway->auth.amplification"):
+    about = describe_metric(key)  # the label and unit the reports use for this metric
+    print(f"{about.label}: {about.format(first[key])}")
 
 # %% [markdown]
 # Goodput collapses when the database slows down, as expected. Look at what happens **after**
@@ -147,7 +147,9 @@ print(comparison_text(comparison))
 # %% [markdown]
 # Read the `vs baseline` column: each figure is a paired difference against "no retry", with its
 # 95 % confidence interval; a `*` marks an interval that excludes zero, a difference the
-# replications can vouch for. The same numbers as charts:
+# replications can vouch for. A difference of two ratios is in percentage points (`pp`): from
+# 90 % to 95 % is +5 pp. `best` marks the variant with the best mean, for metrics where more (or
+# less) is better. The same numbers as charts:
 
 # %%
 display(compare_charts.metric_bars(comparison))
@@ -206,13 +208,15 @@ def with_attempts(attempts: int) -> simulator.Scenario:
 def show(attempts: int = 3) -> None:
     result = simulator.run(with_attempts(attempts), seed=1)
     metrics = run_metrics(result)
+    shown = ("success_ratio", "latency_p99_s", "gateway->auth.amplification")
+    parts = [f"{describe_metric(k).label} {describe_metric(k).format(metrics[k])}" for k in shown]
     recovery = metrics["recovery_s"]
-    print(
-        f"{attempts} attempt(s): success {metrics['success_ratio']:.1%}, "
-        f"p99 {metrics['latency_p99_s']:.2f} s, "
-        f"attempts per request {metrics['gateway->auth.amplification']:.2f}, "
-        + ("did not recover" if recovery is None else f"recovered {recovery:.0f} s after the fault")
+    parts.append(
+        "did not recover"
+        if recovery is None
+        else f"recovered {describe_metric('recovery_s').format(recovery)} after the fault"
     )
+    print(f"{attempts} attempt(s): " + ", ".join(parts))
     display(timeline(result))
 
 

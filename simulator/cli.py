@@ -265,12 +265,11 @@ def _cmd_compare(args: argparse.Namespace) -> int:
 
 def _check_metric(name: str) -> None:
     """Refuse a metric name that cannot exist, before anything runs."""
-    from simulator.experiment.compare import METRIC_ALIASES, describe_metric
+    from simulator.metrics.catalog import ALIASES, is_metric
 
-    known = name in METRIC_ALIASES or name in ("amplification", *METRIC_ALIASES.values())
-    if not known and describe_metric(name)[1] == "number":
+    if not is_metric(name):
         raise BadOption(
-            f"--metric {name!r} is not a metric; use one of {', '.join(sorted(METRIC_ALIASES))}, "
+            f"--metric {name!r} is not a metric; use one of {', '.join(sorted(ALIASES))}, "
             "amplification, or HOP.amplification (e.g. gateway->auth.amplification)"
         )
 

@@ -13,22 +13,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from simulator.scenario.goals import GOAL_METRICS, Goal, parse_goal
-
-GOAL_KEYS: dict[str, str] = {
-    "p50": "latency_p50_s",
-    "p90": "latency_p90_s",
-    "p99": "latency_p99_s",
-    "p999": "latency_p999_s",
-    "mean_latency": "latency_mean_s",
-    "max_latency": "latency_max_s",
-    "success_ratio": "success_ratio",
-    "error_ratio": "error_ratio",
-    "goodput_rps": "goodput_rps",
-    "wasted_work_s": "wasted_work_s",
-    "recovery_s": "recovery_s",
-}
-"""Goal metric name -> flat metric key."""
+from simulator.metrics.catalog import GOALS
+from simulator.scenario.goals import Goal, parse_goal
 
 LATENCY_STATISTICS = ("p50", "p90", "p99", "p999", "mean", "max")
 """Statistics of success latency in a summary, each flattened to ``latency_{name}_s``."""
@@ -105,10 +91,14 @@ class GoalResult:
         """``met`` or ``MISSED``."""
         return "met" if self.met else "MISSED"
 
+    @property
+    def measured_text(self) -> str:
+        """The value measured, in the metric's unit (``-`` if none)."""
+        return GOALS[self.metric].format(self.measured)
+
     def describe(self) -> str:
         """One line: ``p99 <= 200ms: met (measured 154 ms; 9 of 10 replications met it)``."""
-        value = format_metric(self.metric, self.measured) if self.measured is not None else "-"
-        details = [f"measured {value}"] if self.measured is not None else []
+        details = [f"measured {self.measured_text}"] if self.measured is not None else []
         if self.note:
             details.append(self.note)
         if self.share_met is not None and self.replications > 1:
@@ -116,16 +106,6 @@ class GoalResult:
             details.append(f"{met} of {self.replications} replications met it")
         who = f"{self.variant}: " if self.variant else ""
         return f"{who}{self.goal}: {self.verdict} ({'; '.join(details)})"
-
-
-def format_metric(metric: str, value: float) -> str:
-    """A goal metric's value in its unit: 153.2 ms, 99.10 %, 184.3."""
-    kind = GOAL_METRICS[metric][0] if metric in GOAL_METRICS else "number"
-    if kind == "duration":
-        return f"{value * 1000:.1f} ms" if abs(value) < 1 else f"{value:.3g} s"
-    if kind == "ratio":
-        return f"{value * 100:.2f} %"
-    return f"{value:.4g}"
 
 
 def _goals(goals: Iterable[str | Goal]) -> list[Goal]:
@@ -148,7 +128,7 @@ def evaluate(
     flat = _flat(measured)
     rows = []
     for goal in _goals(goals):
-        value = _number(flat.get(GOAL_KEYS[goal.metric]))
+        value = _number(flat.get(GOALS[goal.metric].key))
         note = "" if value is not None else _missing_note(goal, flat)
         rows.append(
             GoalResult(
@@ -181,7 +161,7 @@ def evaluate_replications(
     n = len(flats)
     rows = []
     for goal in _goals(goals):
-        values = [_number(f.get(GOAL_KEYS[goal.metric])) for f in flats]
+        values = [_number(f.get(GOALS[goal.metric].key)) for f in flats]
         present = [v for v in values if v is not None]
         share = sum(goal.met_by(v) for v in values) / n
         if len(present) == n:
@@ -218,11 +198,9 @@ def goals_text(rows: Sequence[GoalResult]) -> str:
 
 
 __all__ = [
-    "GOAL_KEYS",
     "GoalResult",
     "evaluate",
     "evaluate_replications",
-    "format_metric",
     "goals_text",
     "summary_metrics",
 ]

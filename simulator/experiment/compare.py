@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from simulator.analysis.goals import GOAL_KEYS, GoalResult, evaluate_replications
+from simulator.analysis.goals import GoalResult, evaluate_replications
 from simulator.analysis.stats import mean_ci, paired_difference
 from simulator.experiment.executors import ExecutorSpec
 from simulator.experiment.replicate import (
@@ -35,6 +35,7 @@ from simulator.experiment.replicate import (
 )
 from simulator.experiment.result import RunResult
 from simulator.experiment.run import VERSION
+from simulator.metrics.catalog import ALIASES, COMPARED, describe_metric, per_part
 from simulator.scenario.errors import ScenarioError
 from simulator.scenario.schema import Scenario
 from simulator.scenario.variants import (
@@ -45,87 +46,16 @@ from simulator.scenario.variants import (
     scenario_set,
 )
 
-HEADLINE: tuple[str, ...] = (
-    "goodput_rps",
-    "success_ratio",
-    "latency_p50_s",
-    "latency_p99_s",
-    "wasted_work_s",
-    "recovery_s",
-)
-"""The metrics every comparison reports first."""
-
-_EXTRA = ("error_ratio", "latency_p90_s", "latency_p999_s", "latency_mean_s")
-
-METRIC_ALIASES: dict[str, str] = {
-    "goodput": "goodput_rps",
-    "success": "success_ratio",
-    "errors": "error_ratio",
-    "wasted_work": "wasted_work_s",
-    "recovery": "recovery_s",
-    **GOAL_KEYS,
-}
-"""Short names accepted wherever a metric is named (``--metric p99``)."""
-
-_LABELS: dict[str, tuple[str, str]] = {
-    "goodput_rps": ("goodput", "rate"),
-    "success_ratio": ("success ratio", "ratio"),
-    "error_ratio": ("error ratio", "ratio"),
-    "latency_p50_s": ("latency p50", "duration"),
-    "latency_p90_s": ("latency p90", "duration"),
-    "latency_p99_s": ("latency p99", "duration"),
-    "latency_p999_s": ("latency p99.9", "duration"),
-    "latency_mean_s": ("mean latency", "duration"),
-    "latency_max_s": ("max latency", "duration"),
-    "wasted_work_s": ("wasted work", "work"),
-    "recovery_s": ("recovery time", "duration"),
-}
-
-
-def describe_metric(name: str) -> tuple[str, str]:
-    """A metric's readable label and its kind: rate, ratio, duration, work, times or count."""
-    if name in _LABELS:
-        return _LABELS[name]
-    subject, _, what = name.rpartition(".")
-    if what == "amplification":
-        return f"attempts per request, {subject}", "times"
-    if what == "wasted_work_s":
-        return f"wasted work, {subject}", "work"
-    if what == "calls":
-        return f"calls, {subject}", "count"
-    return name, "number"
-
-
-def format_value(name: str, value: float | None, signed: bool = False) -> str:
-    """A metric value in its unit: 184.2 req/s, 99.10 %, 153 ms, 1.42x, 12.3 s of work."""
-    if value is None or not np.isfinite(value):
-        return "-"
-    kind = describe_metric(name)[1]
-    sign = "+" if signed else ""
-    if kind == "rate":
-        return f"{value:{sign}.1f} req/s"
-    if kind == "ratio":
-        return f"{value * 100:{sign}.2f} %"
-    if kind == "duration":
-        if abs(value) < 1:
-            return f"{value * 1000:{sign}.1f} ms"
-        return f"{value:{sign}.2f} s"
-    if kind == "work":
-        return f"{value:{sign}.2f} s"
-    if kind == "times":
-        return f"{value:{sign}.3f}x"
-    return f"{value:{sign}.4g}"
-
 
 def resolve_metric(name: str, available: Sequence[str]) -> str:
     """The metric key for a name or alias (``goodput``, ``p99``, ``gateway->auth.amplification``);
     ``amplification`` alone means the first hop after the client's."""
-    key = METRIC_ALIASES.get(name, name)
+    key = ALIASES.get(name, name)
     if key == "amplification":
         hops = [m for m in available if m.endswith(".amplification")]
         key = hops[1] if len(hops) > 1 else (hops[0] if hops else key)
     if key not in available:
-        known = sorted({*METRIC_ALIASES, *available} - {"recovered"})
+        known = sorted({*ALIASES, *available} - {"recovered"})
         raise ValueError(f"{name!r} is not a metric; use one of {', '.join(known)}")
     return key
 
@@ -218,8 +148,8 @@ def interval_metrics(runs: Sequence[Replication]) -> list[str]:
     """The metrics given intervals: the headline ones, a few more latencies, and per hop and per
     service the attempts per request and the wasted work."""
     seen = metric_names(list(runs))
-    per_part = [m for m in seen if m.endswith((".amplification", ".wasted_work_s"))]
-    return [m for m in (*HEADLINE, *_EXTRA) if m in seen] + per_part
+    parts = [m for m in seen if per_part(m) is not None and describe_metric(m).compared]
+    return [m for m in COMPARED if m in seen] + parts
 
 
 @dataclass(frozen=True)
@@ -281,6 +211,19 @@ class Comparison:
         key = resolve_metric(metric, self.metrics)
         self._check(variant)
         return next((d for d in self.differences if d.variant == variant and d.metric == key), None)
+
+    def best(self, metric: str) -> str | None:
+        """The variant with the best mean of a metric, or None when the metric has no better
+        direction, fewer than two variants have a mean, or the best mean is shared (as printed)."""
+        about = describe_metric(resolve_metric(metric, self.metrics))
+        means = {v: self.interval(v, about.key).mean for v in self.variants}
+        ranked = [(mean, v) for v, mean in means.items() if mean is not None]
+        if about.higher_is_better is None or len(ranked) < 2:
+            return None
+        ranked.sort(reverse=about.higher_is_better)
+        (top, name), (second, _) = ranked[0], ranked[1]
+        visible = about.format(top) != about.format(second)
+        return name if about.better(top, second) and visible else None
 
     def example(self, variant: str) -> RunResult | None:
         """Replication 0's full result for a variant (its time series, for timelines)."""
@@ -484,13 +427,9 @@ def summarise(
 
 
 __all__ = [
-    "HEADLINE",
-    "METRIC_ALIASES",
     "Comparison",
     "Difference",
     "Interval",
     "compare",
-    "describe_metric",
-    "format_value",
     "resolve_metric",
 ]

@@ -15,9 +15,10 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
-from simulator.experiment.compare import HEADLINE, Comparison, describe_metric, resolve_metric
+from simulator.experiment.compare import Comparison, resolve_metric
 from simulator.experiment.replicate import pooled_histogram
 from simulator.experiment.sweep import SweepResult
+from simulator.metrics.catalog import HEADLINE, describe_metric
 from simulator.metrics.histogram import bin_edges
 from simulator.plots.run_charts import seconds_label
 from simulator.plots.style import CYCLE, PALETTE, new_figure
@@ -33,22 +34,12 @@ def variant_style(index: int) -> dict[str, object]:
     }
 
 
-def display_unit(metric: str, values: Sequence[float]) -> tuple[float, str]:
-    """The factor to multiply a metric by for display, and the unit it is then in."""
-    kind = describe_metric(metric)[1]
-    finite = [abs(v) for v in values if v is not None and math.isfinite(v)]
-    largest = max(finite, default=0.0)
-    if kind == "rate":
-        return 1.0, "requests/s"
-    if kind == "ratio":
-        return 100.0, "%"
-    if kind == "duration":
-        return (1000.0, "ms") if largest < 1 else (1.0, "s")
-    if kind == "work":
-        return 1.0, "s of work"
-    if kind == "times":
-        return 1.0, "attempts per client request"
-    return 1.0, ""
+def display_unit(
+    metric: str, values: Sequence[float | None], difference: bool = False
+) -> tuple[float, str]:
+    """The factor to multiply a metric by for display, and the unit it is then in (percentage
+    points for a difference of ratios)."""
+    return describe_metric(metric).unit.chart_scale(values, difference)
 
 
 def _wrap(label: str, width: int = 14) -> str:
@@ -93,7 +84,7 @@ def _bars(ax: Axes, comparison: Comparison, metric: str) -> None:
             capsize=4,
             lw=1.2,
         )
-    ax.set_title(describe_metric(metric)[0])
+    ax.set_title(describe_metric(metric).label)
     ax.set_ylabel(unit)
     ax.set_xticks(np.arange(len(intervals)), labels, fontsize=8)
     ax.set_ylim(bottom=0)
@@ -133,7 +124,7 @@ def difference_chart(comparison: Comparison, metrics: Sequence[str] = HEADLINE) 
         differences = [comparison.difference(v, metric) for v in others]
         values = [d.mean for d in differences if d and d.mean is not None]
         values += [d.high for d in differences if d and d.high is not None]
-        factor, unit = display_unit(metric, values)
+        factor, unit = display_unit(metric, values, difference=True)
         for k, (name, found) in enumerate(zip(others, differences, strict=True)):
             if found is None or found.mean is None:
                 continue
@@ -145,7 +136,7 @@ def difference_chart(comparison: Comparison, metrics: Sequence[str] = HEADLINE) 
         ax.axvline(0, color=PALETTE["black"], lw=0.8, ls="--")
         ax.set_yticks(range(len(others)), [_wrap(v, 22) for v in reversed(others)], fontsize=8)
         ax.set_ylim(-0.6, len(others) - 0.4)
-        ax.set_title(describe_metric(metric)[0])
+        ax.set_title(describe_metric(metric).label)
         ax.set_xlabel(f"difference vs {comparison.baseline!r} ({unit})")
     for ax in axes[len(metrics) :]:
         ax.set_visible(False)
@@ -284,7 +275,7 @@ def sweep_chart(
     labelled = numbers is None or len(positions) <= 12  # ticks show the values as written
     if labelled:
         ax.set_xticks(positions, [str(v) for v in x_param.values])
-    label, _ = describe_metric(key)
+    label = describe_metric(key).label
     x_unit = " (s)" if not labelled and any(isinstance(v, str) for v in x_param.values) else ""
     ax.set_xlabel(f"{x_key}{x_unit}")
     ax.set_ylabel(f"{label} ({unit})" if unit else label)

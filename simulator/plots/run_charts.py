@@ -8,23 +8,20 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from simulator.experiment.result import RunResult
+from simulator.metrics.catalog import DURATION
 from simulator.metrics.histogram import bin_edges, bin_midpoints
 from simulator.plots.style import PALETTE, new_figure, shade_faults
 
 
-def format_seconds(value: float, digits: str = ".3g") -> str:
-    """A duration in the unit that reads best: 500µs, 15.3ms, 4.77s (``digits``: a format spec)."""
+def seconds_label(value: float, _pos: object = None) -> str:
+    """Tick labels for axes in seconds, compact: 500µs, 15ms, 4s (matplotlib formatter
+    signature). Values themselves are written by :data:`simulator.metrics.catalog.DURATION`."""
     if value <= 0:
         return "0"
     for scale, unit in ((1e-3, "µs"), (1.0, "ms")):
         if value < scale:
-            return f"{value * 1e3 / scale:{digits}}{unit}"
-    return f"{value:{digits}}s"
-
-
-def seconds_label(value: float, _pos: object = None) -> str:
-    """Tick labels for axes in seconds (matplotlib formatter signature)."""
-    return format_seconds(value, "g")
+            return f"{value * 1e3 / scale:g}{unit}"
+    return f"{value:g}s"
 
 
 def timeline(result: RunResult) -> Figure:
@@ -159,7 +156,7 @@ def latency_distribution(result: RunResult) -> Figure:
                 color=PALETTE["black"],
                 ls=style,
                 lw=1,
-                label=f"{q} = {format_seconds(summary[q])}",
+                label=f"{q} = {DURATION.format(summary[q])}",
             )
     handles = hist_ax.get_legend_handles_labels()
     more = cdf_ax.get_legend_handles_labels()

@@ -12,11 +12,12 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from simulator.analysis.goals import goals_text
-from simulator.experiment.compare import HEADLINE, Comparison, describe_metric, format_value
+from simulator.experiment.compare import Comparison
 from simulator.experiment.sweep import SweepResult
+from simulator.metrics.catalog import HEADLINE, describe_metric
 from simulator.report.files import PNG_DPI, csv_cell
 from simulator.report.outdir import OutputDir
-from simulator.report.text import safe_name
+from simulator.report.text import safe_name, text_table
 
 
 def figure_png(figure: Figure) -> bytes:
@@ -50,55 +51,50 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def text_table(headers: Sequence[str], rows: Sequence[Sequence[str]], left: int = 1) -> list[str]:
-    """Aligned plain-text table lines: the first ``left`` columns flush left, the rest right.
-    Cells are names from scenario files too: control characters are shown as escapes."""
-    headers = [safe_name(h) for h in headers]
-    rows = [[safe_name(c) for c in r] for r in rows]
-    widths = [max([len(h), *(len(r[i]) for r in rows)]) for i, h in enumerate(headers)]
-
-    def line(cells: Sequence[str]) -> str:
-        return "  ".join(
-            c.ljust(w) if i < left else c.rjust(w)
-            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
-        ).rstrip()
-
-    return [line(headers), "  ".join("-" * w for w in widths), *(line(r) for r in rows)]
-
-
-def interval_text(metric: str, low: float | None, high: float | None, signed: bool = False) -> str:
-    """``[low, high]`` in the metric's unit, or ``-`` without an interval."""
-    if low is None or high is None:
-        return "-"
-    return f"[{format_value(metric, low, signed)}, {format_value(metric, high, signed)}]"
-
-
 def comparison_metrics(comparison: Comparison) -> list[str]:
     """The metrics shown in tables: the headline ones, then attempts per request at each hop."""
     shown = [m for m in HEADLINE if m in comparison.metrics]
     return shown + [f"{hop}.amplification" for hop in comparison.hops]
 
 
+def comparison_headers(comparison: Comparison) -> list[str]:
+    """The column headers of :func:`comparison_rows`, at the comparison's confidence level."""
+    level = f"{comparison.confidence:.0%}"
+    return [
+        "metric",
+        "variant",
+        "mean",
+        f"{level} CI",
+        "vs baseline",
+        f"{level} CI of difference",
+        "",
+    ]
+
+
 def comparison_rows(comparison: Comparison) -> list[list[str]]:
-    """Rows of metric, variant, mean, interval, difference vs baseline and its interval."""
+    """Rows of metric, variant, mean, interval, difference vs baseline, its interval (``*`` if it
+    excludes 0), and ``best`` on the row of the variant with the best mean."""
     rows = []
-    for metric in comparison_metrics(comparison):
-        label = describe_metric(metric)[0]
+    for key in comparison_metrics(comparison):
+        about = describe_metric(key)
+        best = comparison.best(key)
+        label = about.label
         for variant in comparison.variants:
-            found = comparison.interval(variant, metric)
-            mean = format_value(metric, found.mean)
+            found = comparison.interval(variant, key)
+            mean = about.format(found.mean)
             if found.missing:
                 mean += f" ({found.missing} without)"
-            difference = comparison.difference(variant, metric)
+            difference = comparison.difference(variant, key)
             if difference is None:
                 diff, diff_ci = "baseline", ""
             else:
-                diff = format_value(metric, difference.mean, signed=True)
-                diff_ci = interval_text(metric, difference.low, difference.high, signed=True)
+                diff = about.format(difference.mean, difference=True)
+                diff_ci = about.format_interval(difference.low, difference.high, difference=True)
                 if difference.significant:
                     diff_ci += " *"
+            interval = about.format_interval(found.low, found.high)
             rows.append(
-                [label, variant, mean, interval_text(metric, found.low, found.high), diff, diff_ci]
+                [label, variant, mean, interval, diff, diff_ci, "best" if variant == best else ""]
             )
             label = ""
     return rows
@@ -113,14 +109,10 @@ def comparison_text(comparison: Comparison) -> str:
         f"{safe_name(comparison.name)}: {len(comparison.variants)} variant(s) x "
         f"{comparison.replications} replication(s), seeds {seeds[0]}..{seeds[-1]} ({crn})",
         f"baseline: {safe_name(comparison.baseline)}   (* = the {level} interval of the difference "
-        "excludes 0)",
+        "excludes 0; best = the best mean)",
         "",
     ]
-    lines += text_table(
-        ["metric", "variant", "mean", f"{level} CI", "vs baseline", f"{level} CI of difference"],
-        comparison_rows(comparison),
-        left=2,
-    )
+    lines += text_table(comparison_headers(comparison), comparison_rows(comparison), left=2)
     goals = goals_text(list(comparison.goals))
     if goals:
         lines += ["", goals]
@@ -129,6 +121,7 @@ def comparison_text(comparison: Comparison) -> str:
 
 def sweep_rows(result: SweepResult, metric: str) -> list[list[str]]:
     """Rows of variant, parameter values, mean, interval and n for one metric."""
+    about = describe_metric(metric)
     rows = []
     for found in result.intervals:
         if found.metric != metric:
@@ -137,8 +130,8 @@ def sweep_rows(result: SweepResult, metric: str) -> list[list[str]]:
             [
                 found.variant,
                 *(str(found.point[k]) for k in result.keys),
-                format_value(metric, found.mean),
-                interval_text(metric, found.low, found.high),
+                about.format(found.mean),
+                about.format_interval(found.low, found.high),
                 str(found.n) + (f" (+{found.missing} without)" if found.missing else ""),
             ]
         )
@@ -147,7 +140,7 @@ def sweep_rows(result: SweepResult, metric: str) -> list[list[str]]:
 
 def sweep_text(result: SweepResult, metric: str) -> str:
     """One metric over the grid as a terminal table."""
-    label = describe_metric(metric)[0]
+    label = describe_metric(metric).label
     head = (
         f"{safe_name(result.name)}: {label} over {len(result.points)} point(s) x "
         f"{len(result.variants)} variant(s) x {result.replications} replication(s)"

@@ -14,16 +14,17 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from simulator.analysis.goals import GoalResult, evaluate, format_metric
-from simulator.experiment.compare import Comparison, describe_metric, format_value
+from simulator.analysis.goals import GoalResult, evaluate
+from simulator.experiment.compare import Comparison
 from simulator.experiment.replicate import run_metrics
 from simulator.experiment.result import RunResult
 from simulator.experiment.run import VERSION
 from simulator.experiment.sweep import SweepResult
+from simulator.metrics.catalog import COUNT, HEADLINE, describe_metric
 from simulator.report.experiments import (
     comparison_charts,
+    comparison_headers,
     comparison_rows,
-    interval_text,
     stage_comparison,
     stage_sweep,
     sweep_chart_names,
@@ -31,6 +32,7 @@ from simulator.report.experiments import (
 )
 from simulator.report.files import stage_run
 from simulator.report.outdir import OutputDir
+from simulator.report.tables import run_tables
 
 REPORT_NAME = "report.html"
 
@@ -134,11 +136,10 @@ class Page:
 def _goal_rows(goals: Sequence[GoalResult], per_variant: bool) -> list[list[Any]]:
     rows = []
     for goal in goals:
-        measured = "-" if goal.measured is None else format_metric(goal.metric, goal.measured)
         row: list[Any] = [goal.variant or ""] if per_variant else []
         row += [
             goal.goal,
-            measured,
+            goal.measured_text,
             ("met", "met") if goal.met else ("MISSED", "missed"),
         ]
         if per_variant:
@@ -197,66 +198,9 @@ def _write_report(
 
 def _run_tables(page: Page, result: RunResult) -> None:
     """The summary of one run as tables: requests, latency, services, hops, faults."""
-    s = result.summary
-    requests = s["requests"]
-    completed = max(1, requests["completed"])
-    page.heading("Requests by outcome")
-    page.table(
-        ["outcome", "requests", "share"],
-        [
-            [label.replace("_", " "), n, f"{100 * n / completed:.2f} %"]
-            for label, n in requests["outcomes"].items()
-            if n
-        ],
-    )
-    page.heading("End-to-end latency")
-    statistics = ("p50", "p90", "p99", "p999", "mean", "max")
-    page.table(
-        ["requests", *statistics],
-        [
-            [which, *(format_value("latency_p50_s", s["latency_s"][which][q]) for q in statistics)]
-            for which in ("success", "all")
-        ],
-    )
-    page.heading("Services")
-    page.table(
-        ["service", "arrivals", "utilization", "mean queue", "mean wait", "wasted work"],
-        [
-            [
-                name,
-                svc["arrivals"],
-                f"{100 * (svc['utilization'] or 0):.1f} %",
-                f"{svc['mean_queue_length'] or 0:.2f}",
-                format_value("latency_mean_s", svc["mean_wait_s"]),
-                f"{svc['wasted_work_s'] or 0:.2f} s",
-            ]
-            for name, svc in s["services"].items()
-        ],
-    )
-    page.heading("Hops")
-    offered = max(1, requests["offered"])
-    page.table(
-        ["hop", "calls", "attempts per request", "timeouts", "failed"],
-        [
-            [
-                name,
-                edge["calls"],
-                f"{edge.get('amplification') or edge.get('attempts', edge['calls']) / offered:.3f}",
-                edge["outcomes"].get("timeout", 0),
-                edge["calls"] - edge["outcomes"].get("success", 0),
-            ]
-            for name, edge in s["edges"].items()
-        ],
-    )
-    if s["faults"]:
-        page.heading("Faults")
-        page.table(
-            ["fault", "target", "from", "to"],
-            [
-                [f["kind"], f["target"], f"{f['start_s']:g} s", f"{f['end_s']:g} s"]
-                for f in s["faults"]
-            ],
-        )
+    for table in run_tables(result.summary):
+        page.heading(table.title)
+        page.table(table.headers, table.rows)
 
 
 def write_run_report(result: RunResult, out: Path, source_text: str | None = None) -> list[Path]:
@@ -281,11 +225,11 @@ def _run_page(result: RunResult, folder: OutputDir, source_text: str | None) -> 
         {
             "seed": result.seed,
             "simulated time": f"{s['duration_s']:g} s (warm-up {s['warmup_s']:g} s)",
-            "requests offered": s["requests"]["offered"],
-            "success ratio": format_value("success_ratio", s["success_ratio"]),
-            "goodput": format_value("goodput_rps", s["goodput_rps"]),
+            "requests offered": COUNT.format(s["requests"]["offered"]),
+            "success ratio": describe_metric("success_ratio").format(s["success_ratio"]),
+            "goodput": describe_metric("goodput_rps").format(s["goodput_rps"]),
             "recovery after the last fault": (
-                format_value("recovery_s", recovery)
+                describe_metric("recovery_s").format(recovery)
                 if recovery is not None
                 else ("did not recover" if metrics.get("recovered") is False else "no fault")
             ),
@@ -339,30 +283,22 @@ def _comparison_page(comparison: Comparison, folder: OutputDir) -> Page:
     page.heading("Means and paired differences")
     page.paragraph(
         f"Each mean is over the replications; the {level} interval is a Student t interval. "
-        "The difference is variant minus baseline, paired by seed; * marks an interval that "
-        "excludes zero."
+        "The difference is variant minus baseline, paired by seed (of two ratios, in percentage "
+        "points, pp); * marks an interval that excludes zero; best marks the best mean, for a "
+        "metric where more or less is better."
     )
-    page.table(
-        ["metric", "variant", "mean", f"{level} CI", "vs baseline", f"{level} CI of difference"],
-        comparison_rows(comparison),
-        left=2,
-    )
+    page.table(comparison_headers(comparison), comparison_rows(comparison), left=2)
     pngs = _read_pngs(folder)
     page.heading("Charts")
     for name, (caption, _chart) in comparison_charts(comparison).items():
         if name in pngs:
             page.image(pngs[name], caption)
     page.heading("Every replication")
-    metrics = ["goodput_rps", "success_ratio", "latency_p99_s", "wasted_work_s", "recovery_s"]
+    metrics = [describe_metric(m) for m in HEADLINE]
     page.table(
-        ["variant", "replication", "seed", *(describe_metric(m)[0] for m in metrics)],
+        ["variant", "replication", "seed", *(m.label for m in metrics)],
         [
-            [
-                r.variant,
-                r.replication,
-                r.seed,
-                *(format_value(m, r.metrics.get(m)) for m in metrics),
-            ]
+            [r.variant, r.replication, r.seed, *(m.format(r.metrics.get(m.key)) for m in metrics)]
             for r in comparison.runs
         ],
     )
@@ -385,7 +321,7 @@ def write_sweep_report(result: SweepResult, out: Path, metric: str) -> list[Path
 
 def _sweep_page(result: SweepResult, folder: OutputDir, metric: str) -> Page:
     """The report page of a sweep, its charts read from ``folder``."""
-    label = describe_metric(metric)[0]
+    label = describe_metric(metric).label
     page = Page(f"{result.name}: sweep of {label}")
     page.facts(
         {
@@ -411,18 +347,17 @@ def _sweep_page(result: SweepResult, folder: OutputDir, metric: str) -> Page:
         sweep_rows(result, metric),
     )
     page.heading("Headline metrics at every point")
-    headline = ["goodput_rps", "success_ratio", "latency_p99_s", "recovery_s"]
+    shown = ("goodput_rps", "success_ratio", "latency_p99_s", "recovery_s")
+    headline = [describe_metric(m) for m in shown]
     rows = []
     for variant in result.variants:
         for point in result.points:
             cells: list[Any] = [variant, *(point[k] for k in result.keys)]
             for m in headline:
-                found = result.interval(m, variant, point)
-                cells.append(
-                    f"{format_value(m, found.mean)} {interval_text(m, found.low, found.high)}"
-                )
+                found = result.interval(m.key, variant, point)
+                cells.append(f"{m.format(found.mean)} {m.format_interval(found.low, found.high)}")
             rows.append(cells)
-    page.table(["variant", *result.keys, *(describe_metric(m)[0] for m in headline)], rows)
+    page.table(["variant", *result.keys, *(m.label for m in headline)], rows)
     _scenario_section(page, result.source_text, {})
     return page
 

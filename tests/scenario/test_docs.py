@@ -19,10 +19,10 @@ from pydantic import BaseModel, create_model
 from pydantic.fields import FieldInfo
 
 import simulator
+from simulator.metrics.catalog import GOALS
 from simulator.outcomes import Outcome
 from simulator.policies.stack import HopPolicies
 from simulator.scenario import ScenarioError
-from simulator.scenario.goals import GOAL_METRICS
 from simulator.scenario.schema import Scenario
 from simulator.scenario.variants import loads_scenario_set
 from simulator.units import ConfigModel
@@ -312,9 +312,21 @@ def test_policies_index_explains_every_policy_and_links_the_pages():
 
 
 def test_every_goal_metric_and_outcome_label_is_documented():
-    missing = [name for name in GOAL_METRICS if f"`{name}`" not in DOC]
+    missing = [name for name in GOALS if f"`{name}`" not in DOC]
     missing += [outcome.label for outcome in Outcome if f"`{outcome.label}`" not in DOC]
     assert missing == []
+
+
+def test_the_goal_table_gives_each_metric_the_unit_of_the_registry():
+    goals = DOC.split("## Goals")[1].split("\n## ")[0]
+    kinds = {}
+    for line in goals.splitlines():
+        if line.startswith("| `"):
+            names, kind = line.split("|")[1:3]
+            kinds.update(dict.fromkeys(re.findall(r"`([a-z0-9_]+)`", names), kind.strip()))
+    assert {name: kinds[name].split()[0] for name in GOALS} == {
+        name: metric.unit.name for name, metric in GOALS.items()
+    }
 
 
 def github_anchor(heading: str) -> str:
