@@ -31,8 +31,9 @@ def _number(value: Any) -> float | None:
 def summary_metrics(summary: Mapping[str, Any]) -> dict[str, float | None]:
     """The headline numbers of one run's summary as a flat mapping.
 
-    Keys: goodput_rps, success_ratio, error_ratio, latency_{p50,p90,p99,p999,mean,max}_s (of
-    successes), wasted_work_s (all services) and ``SERVICE.wasted_work_s``, and per hop
+    Keys: goodput_rps, success_ratio, degraded_ratio, error_ratio,
+    latency_{p50,p90,p99,p999,mean,max}_s (of successes), wasted_work_s (all services) and
+    ``SERVICE.wasted_work_s``, and per hop
     ``CALLER->CALLEE.calls`` and ``CALLER->CALLEE.amplification``: attempts per client request
     (the summary's own ``amplification`` if it has one, else attempts, else calls, divided by the
     requests offered).
@@ -40,8 +41,11 @@ def summary_metrics(summary: Mapping[str, Any]) -> dict[str, float | None]:
     metrics: dict[str, float | None] = {}
     metrics["goodput_rps"] = _number(summary.get("goodput_rps"))
     ratio = _number(summary.get("success_ratio"))
+    degraded = _number(summary.get("degraded_ratio")) or 0.0
     metrics["success_ratio"] = ratio
-    metrics["error_ratio"] = None if ratio is None else 1.0 - ratio
+    metrics["degraded_ratio"] = None if ratio is None else degraded
+    # rounded as the summary's ratios are, so that no failures reads 0, not 3e-17
+    metrics["error_ratio"] = None if ratio is None else round(max(0.0, 1.0 - ratio - degraded), 9)
     success = summary.get("latency_s", {}).get("success", {})
     for name in LATENCY_STATISTICS:
         metrics[f"latency_{name}_s"] = _number(success.get(name))

@@ -29,7 +29,8 @@ BASELINE, OTHER = "ten connections", "twelve connections"
 CHOSEN = {
     "goodput_rps": 1234.56,
     "success_ratio": 0.87654,
-    "error_ratio": 0.12346,
+    "degraded_ratio": 0.04321,
+    "error_ratio": 0.08025,
     "latency_p50_s": 0.0123,
     "latency_p90_s": 0.456,
     "latency_p99_s": 12.3456,
