@@ -12,9 +12,14 @@ Compare a file's variants on common random numbers, or sweep a parameter::
     comparison = simulator.compare("scenarios/compare-retries.toml", replications=10)
     comparison.interval("retry + full jitter", "goodput")
     grid = simulator.sweep("scenarios/db-slowdown.toml", {"services.db.connections": [10, 20]})
+
+Follow requests through every hop (the same run, with a sample of request traces kept)::
+
+    result, traces = simulator.trace(scenario, sampler=simulator.TraceSampler(slowest=5))
 """
 
-from simulator.experiment import Comparison, RunResult, SweepResult, compare, run, sweep
+from simulator.experiment import Comparison, RunResult, SweepResult, compare, run, sweep, trace
+from simulator.model.tracing import Span, Trace, TraceSampler
 from simulator.outcomes import Outcome, Reply
 from simulator.scenario import (
     Scenario,
@@ -35,7 +40,10 @@ __all__ = [
     "Scenario",
     "ScenarioError",
     "ScenarioSet",
+    "Span",
     "SweepResult",
+    "Trace",
+    "TraceSampler",
     "__version__",
     "compare",
     "load_scenario",
@@ -45,4 +53,5 @@ __all__ = [
     "parse_scenario",
     "run",
     "sweep",
+    "trace",
 ]

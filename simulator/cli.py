@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import difflib
 import json
+import os
 import signal
 import sys
 import threading
@@ -89,6 +90,26 @@ def _positive(text: str) -> int:
     return value
 
 
+def _request_index(text: str) -> int:
+    """A request id as the traces print it (``req-000042``) or its arrival index (``42``)."""
+    digits = text.removeprefix("req-")
+    if not digits.isdigit():
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a request id; write req-000042 or 42 (the arrival index, from 0)"
+        )
+    return int(digits)
+
+
+def _time(text: str) -> float:
+    """A point in simulated time: seconds or a duration such as '25s'."""
+    from simulator.units import parse_duration
+
+    try:
+        return parse_duration(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
 def _param(text: str):
     from simulator.experiment.sweep import parse_param
 
@@ -121,17 +142,21 @@ def _wrote(written: list[Path]) -> None:
     _out("\nwrote " + ", ".join(str(p) for p in written))
 
 
-def _cmd_run(args: argparse.Namespace) -> int:
+def _load_one(args: argparse.Namespace):
+    """The scenario FILE (or its --variant) names, with the file's text."""
     from simulator.scenario.loading import read_scenario_text
 
-    check_destination(args)
     text = read_scenario_text(Path(args.file))
     if args.variant:
         from simulator.scenario.variants import loads_scenario_set
 
-        scenario = loads_scenario_set(text, args.file).scenario(args.variant)
-    else:
-        scenario = loads_scenario(text, args.file)
+        return loads_scenario_set(text, args.file).scenario(args.variant), text
+    return loads_scenario(text, args.file), text
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    check_destination(args)
+    scenario, text = _load_one(args)
     result = run(scenario, seed=args.seed, progress=False if args.quiet else None)
     written: list[Path] = []
     if args.report:
@@ -154,6 +179,43 @@ def _cmd_run(args: argparse.Namespace) -> int:
             _out("\n" + goals_text(evaluate(scenario.goals, run_metrics(result))))
         if written:
             _wrote(written)
+    return 0
+
+
+TRACE_CHARTS = 10  # swimlane charts written with --out (the JSON files hold every kept trace)
+
+
+def _cmd_trace(args: argparse.Namespace) -> int:
+    import json
+
+    from simulator.experiment.run import trace
+    from simulator.model.tracing import TraceSampler
+    from simulator.report.traces import to_chrome, to_jsonl, trace_text
+
+    check_destination(args)
+    scenario, _ = _load_one(args)
+    if args.request is not None:
+        sampler = TraceSampler(requests=frozenset({args.request}))
+    else:
+        sampler = TraceSampler(slowest=args.slowest or 0, failed=args.failed or 0, at=args.at)
+        if sampler.only_named:
+            sampler = TraceSampler(first=args.first)
+    _, traces = trace(scenario, seed=args.seed, sampler=sampler)
+    if not traces:
+        _out("no request matched: nothing to show")
+        return 0
+    _out(trace_text(traces).rstrip("\n"))
+    if args.out:
+        from simulator.plots.swimlane import swimlane
+        from simulator.report.files import PNG_DPI
+        from simulator.report.outdir import OutputDir
+
+        with OutputDir(Path(args.out)) as folder:
+            folder.write_text("traces.jsonl", to_jsonl(traces))
+            folder.write_text("traces.chrome.json", json.dumps(to_chrome(traces)))
+            for kept in traces[:TRACE_CHARTS]:
+                swimlane(kept).savefig(folder.stage(f"swimlane-{kept.request_id}.png"), dpi=PNG_DPI)
+        _wrote(folder.written)
     return 0
 
 
@@ -506,6 +568,45 @@ def _add_run(sub: Subparsers) -> None:
     p.set_defaults(handler=_cmd_run)
 
 
+def _add_trace(sub: Subparsers) -> None:
+    p = sub.add_parser(
+        "trace",
+        help="follow requests through every hop and attempt",
+        description="Run a scenario with tracing on and print the per-hop log of the chosen "
+        "requests (request id, caller -> callee, route, status, duration, attempt, what each "
+        "policy did). The run is the same as without tracing.",
+        epilog="With --out DIR: traces.jsonl (one span per line), traces.chrome.json (open it in "
+        "ui.perfetto.dev or chrome://tracing) and a swimlane chart per request (the first "
+        f"{TRACE_CHARTS}). " + OUTPUT_NOTE,
+    )
+    _file_argument(p, "scenario TOML file, e.g. scenarios/reference.toml")
+    _seed_option(p, "root random seed (default: the file's)")
+    p.add_argument(
+        "--variant", metavar="NAME", help="trace this variant of the file instead of its base"
+    )
+    which = p.add_mutually_exclusive_group()
+    which.add_argument(
+        "--request",
+        type=_request_index,
+        metavar="ID",
+        help="this request only (req-000042 or 42: requests are numbered in arrival order from 0)",
+    )
+    which.add_argument("--slowest", type=_positive, metavar="K", help="the K slowest requests")
+    which.add_argument("--failed", type=_positive, metavar="K", help="the first K failed requests")
+    which.add_argument(
+        "--at", type=_time, metavar="T", help="requests in flight at time T (up to 20), e.g. 25s"
+    )
+    p.add_argument(
+        "--first",
+        type=_positive,
+        default=3,
+        metavar="N",
+        help="without another choice: the first N requests (default 3)",
+    )
+    p.add_argument("--out", metavar="DIR", help="write the traces as files and charts here")
+    p.set_defaults(handler=_cmd_trace, report=None)
+
+
 def _add_compare(sub: Subparsers) -> None:
     p = sub.add_parser(
         "compare",
@@ -619,7 +720,7 @@ def build_parser() -> Parser:
     )
     parser.add_argument("--version", action="version", version=f"simulator {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for add in (_add_run, _add_compare, _add_sweep, _add_small_commands):
+    for add in (_add_run, _add_trace, _add_compare, _add_sweep, _add_small_commands):
         add(sub)
     return parser
 
@@ -651,6 +752,10 @@ def main(argv: list[str] | None = None) -> int:
     except BadOption as error:
         _out(f"error: {error}", file=sys.stderr)
         return BAD_INPUT
+    except BrokenPipeError:
+        # The reader went away (``simulator trace ... | head``): stop quietly, as Unix tools do.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except OSError as error:
         print(f"error: {error.filename or ''}: {error.strerror}", file=sys.stderr)
         return BAD_INPUT

@@ -4,7 +4,7 @@ and parameter sweeps, serially, on a local process pool or on any executor (Dask
 from simulator.experiment.compare import Comparison, Difference, Interval, compare
 from simulator.experiment.replicate import Replication, replicate, run_metrics
 from simulator.experiment.result import RunResult
-from simulator.experiment.run import run
+from simulator.experiment.run import run, trace
 from simulator.experiment.sweep import Param, SweepResult, sweep
 
 __all__ = [
@@ -20,4 +20,5 @@ __all__ = [
     "run",
     "run_metrics",
     "sweep",
+    "trace",
 ]

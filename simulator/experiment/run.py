@@ -19,6 +19,7 @@ from simulator.metrics.recorder import (
     RouteStats,
     outcome_matrix,
 )
+from simulator.model.tracing import Trace, TraceSampler
 from simulator.model.world import Simulation
 from simulator.outcomes import OUTCOMES, Outcome
 from simulator.scenario.schema import Scenario
@@ -69,12 +70,19 @@ def safe_label(name: str) -> str:
 PROGRESS_THRESHOLD = 200_000  # expected requests above which a progress bar is worth showing
 
 
-def run(scenario: Scenario, seed: int | None = None, progress: bool | None = None) -> RunResult:
+def run(
+    scenario: Scenario,
+    seed: int | None = None,
+    progress: bool | None = None,
+    tracer: TraceSampler | None = None,
+) -> RunResult:
     """Simulate ``scenario`` with ``seed`` (default: the scenario's own) and return the result.
 
     ``progress``: show a progress bar over simulated time (None: only for long runs on a terminal).
+    ``tracer``: keep this sample of request traces (see :func:`trace`); tracing changes nothing
+    else in the run.
     """
-    simulation = Simulation(scenario, seed)
+    simulation = Simulation(scenario, seed, tracer)
     if progress is None:
         expected = scenario.workload.peak_rate * scenario.duration
         progress = expected > PROGRESS_THRESHOLD and sys.stderr.isatty()
@@ -287,3 +295,13 @@ def edge_summaries(
                     breaker.transitions, times, scenario.bucket
                 )
     return edges
+
+
+def trace(
+    scenario: Scenario, seed: int | None = None, *, sampler: TraceSampler | None = None
+) -> tuple[RunResult, list[Trace]]:
+    """Simulate with tracing on: the run's result (the same as without tracing) and the traces
+    ``sampler`` kept (default: the first 10 requests, the first 10 failed, the 10 slowest)."""
+    sampler = sampler if sampler is not None else TraceSampler(first=10, failed=10, slowest=10)
+    result = run(scenario, seed, progress=False, tracer=sampler)
+    return result, sampler.traces()

@@ -20,6 +20,17 @@ from simulator.model.calls import Call, Lease, chain
 from simulator.model.plan import WorkNode
 from simulator.model.service import InstanceCrashed
 from simulator.model.sites import CallSite, ParallelSite
+from simulator.model.tracing import (
+    ATTEMPT,
+    CALL,
+    CONNECT,
+    FAULT,
+    POOL_WAIT,
+    QUEUE,
+    SERVE,
+    WORK,
+    Span,
+)
 from simulator.outcomes import (
     DEADLINE_EXCEEDED,
     REFUSED,
@@ -62,8 +73,10 @@ class CallPath:
     ) -> Generator[simpy.Event, object, Reply]:
         """Make one call from caller instance ``caller``; its policy stack, if any, applies here."""
         edge = site.edge
+        trace = req.trace
+        started = self.env.now
         if site.stacks is None:
-            edge.attempt(self.env.now)
+            edge.attempt(started)
             if site.timeout is None:  # the common case, inlined: one generator frame less
                 if parent.deadline is not None:
                     parent = Call(parent)  # a hop without propagation tells the callee nothing
@@ -73,6 +86,12 @@ class CallPath:
         else:
             reply = yield from site.stacks[caller].call(req, site, parent)
         edge.record(self.env.now, reply)
+        if trace is not None:
+            plain = site.stacks is None  # one attempt, no policies: the call is the attempt
+            kind, number = (ATTEMPT, 1) if plain else (CALL, 0)
+            trace.append(
+                Span(kind, started, self.env.now, site.hop, None, site.route, number, reply)
+            )
         return reply
 
     def attempt(
@@ -154,7 +173,7 @@ class CallPath:
         if pool is not None:
             lease = Lease(pool, site.edge)
             call.lease = lease
-            refused = yield from self._connect(lease, site)
+            refused = yield from self._connect(req, lease, site)
             if refused is not None:
                 return refused
         delay = self._take(req, site.request_slot)
@@ -167,7 +186,14 @@ class CallPath:
                     yield env.timeout(delay)
                 if lease is not None:
                     lease.release(env.now, True)
-                return http_reply(status)
+                reply = http_reply(status)
+                if req.trace is not None:
+                    now = env.now
+                    detail = "error injected on the hop"
+                    req.trace.append(
+                        Span(FAULT, now, now, site.hop, None, site.route, 0, reply, detail)
+                    )
+                return reply
         if delay > 0:
             yield env.timeout(delay)
         timer = site.service.request_timer
@@ -189,19 +215,22 @@ class CallPath:
             lease.release(env.now, reply.outcome.got_response)
         return reply
 
-    def _connect(self, lease: Lease, site: CallSite):
+    def _connect(self, req: Request, lease: Lease, site: CallSite):
         """Take a socket: reuse, connect (paying the handshake) or wait. Returns a reply only if
         the request is not sent: the pending queue is full, or its caller gave up meanwhile."""
         from simulator.policies.pool import PoolAction
 
         env = self.env
         edge = site.edge
-        acquired = lease.pool.acquire(env.now, lease)
+        started = env.now
+        acquired = lease.pool.acquire(started, lease)
         if acquired.action is PoolAction.WAIT:
             edge.pending_waits += 1
             lease.state = Lease.WAITING
             lease.wake = env.event()
             acquired = yield lease.wake
+            if req.trace is not None:
+                req.trace.append(Span(POOL_WAIT, started, env.now, site.hop, None, site.route))
             if acquired is None or lease.state != Lease.HOLDING:
                 return TIMEOUT  # the caller left while it waited: never sent
         elif acquired.action is PoolAction.REJECT:
@@ -211,6 +240,9 @@ class CallPath:
         if acquired.action is PoolAction.CONNECT:
             edge.connects += 1
             if acquired.delay > 0:
+                if req.trace is not None:
+                    end = env.now + acquired.delay
+                    req.trace.append(Span(CONNECT, env.now, end, site.hop, None, site.route))
                 yield env.timeout(acquired.delay)
                 if lease.state != Lease.HOLDING:
                     return TIMEOUT  # the caller left during the handshake: socket destroyed
@@ -235,18 +267,21 @@ class CallPath:
         refused = self._refusal(service, instance, call.deadline, arrived)
         if refused is not None:
             stats.answered[refused.outcome] += 1
+            if req.trace is not None:
+                span = Span(SERVE, arrived, arrived, None, service.name, site.route, instance.index)
+                req.trace.append(span._replace(reply=refused, detail="answered at once"))
             return refused
         instance.in_system += 1
         stats.in_system.change(arrived, 1)
         epoch = instance.epoch
         hold = service.hold_worker
         version = service.versions.get(req.key, 0) if site.optimistic else 0
-        reply = (yield from self._claim(instance, call)) if hold else None
+        reply = (yield from self._claim(req, site, instance, call)) if hold else None
         missing: tuple[str, ...] = ()  # fan-out branches answered without (a degraded answer)
         if reply is None:
             for step in site.steps:
                 if type(step) is WorkNode:
-                    reply = yield from self._work(req, step.slot, call, instance, hold)
+                    reply = yield from self._work(req, site, step.slot, call, instance, hold)
                     if reply is not None:
                         break
                     continue
@@ -278,6 +313,9 @@ class CallPath:
         stats.sojourn_sum += now - arrived
         stats.sojourn_n += 1
         stats.answered[reply.outcome] += 1
+        if req.trace is not None:
+            span = Span(SERVE, arrived, now, None, service.name, site.route, instance.index, reply)
+            req.trace.append(span)
         return reply
 
     @staticmethod
@@ -326,7 +364,7 @@ class CallPath:
             return degraded(site.success.status, missing)
         return site.success
 
-    def _claim(self, instance: Instance, call: Call):
+    def _claim(self, req: Request, site: CallSite, instance: Instance, call: Call):
         """Take a worker: at once if one is free, else wait in FIFO order. None once held; the
         reply that ends the request otherwise (a crash while queued, or waited past the
         deadline: the worker is given back and the work refused)."""
@@ -345,6 +383,10 @@ class CallPath:
             except InstanceCrashed:
                 stats.queued.change(env.now, -1)
                 return RESET
+            finally:
+                if req.trace is not None:
+                    span = Span(QUEUE, queued_at, env.now, None, instance.service.name, site.route)
+                    req.trace.append(span._replace(number=instance.index))
             stats.queued.change(env.now, -1)
         stats.wait_sum += env.now - queued_at
         stats.wait_n += 1
@@ -354,13 +396,15 @@ class CallPath:
             return DEADLINE_EXCEEDED
         return None
 
-    def _work(self, req: Request, slot: int, call: Call, instance: Instance, hold: bool):
+    def _work(
+        self, req: Request, site: CallSite, slot: int, call: Call, instance: Instance, hold: bool
+    ):
         """One work step: take a worker (unless the route holds one), work for the step's
         demand (longer under load and faults), give the worker back. None when done; the reply
         that ends the request otherwise."""
         env = self.env
         if not hold:
-            refused = yield from self._claim(instance, call)
+            refused = yield from self._claim(req, site, instance, call)
             if refused is not None:
                 return refused
         if self.cancellation and call.dropped:
@@ -393,6 +437,10 @@ class CallPath:
         except simpy.Interrupt:
             demand = max(0.0, env.now - started)
             reply = RESET  # cancelled, or the instance crashed
+        if req.trace is not None:
+            detail = "stuck (hang), then worked" if hang is not None else ""
+            span = Span(WORK, env.now - demand, env.now, None, service.name, site.route)
+            req.trace.append(span._replace(number=instance.index, reply=reply, detail=detail))
         instance.working.discard(process)
         call.working_at = None
         self._account(service.stats, demand, call)

@@ -12,20 +12,23 @@ if TYPE_CHECKING:
 
     from simulator.metrics.recorder import EdgeStats
     from simulator.model.service import Instance
+    from simulator.model.tracing import Span
     from simulator.outcomes import Reply
     from simulator.policies.pool import ConnectionPool
 
 
 class Request:
-    """One client request: its arrival index, key, start time and pre-drawn demands."""
+    """One client request: its arrival index, key, start time and pre-drawn demands, and its
+    spans while it is traced (None when it is not: nothing is recorded)."""
 
-    __slots__ = ("demands", "index", "key", "start")
+    __slots__ = ("demands", "index", "key", "start", "trace")
 
     def __init__(self, index: int, key: int, start: float, demands: list[float | None]) -> None:
         self.index = index
         self.key = key
         self.start = start
         self.demands = demands
+        self.trace: list[Span] | None = None
 
 
 class Call:

@@ -14,6 +14,14 @@ from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING
 
 from simulator.distributions import uniform_sampler
+from simulator.model.tracing import (
+    ATTEMPT,
+    FALLBACK,
+    REFUSAL,
+    RETRY_WAIT,
+    SHARED,
+    Span,
+)
 from simulator.outcomes import (
     BREAKER_OPEN,
     DEADLINE_EXCEEDED,
@@ -92,31 +100,55 @@ class PolicyStack:
             decision = self.dedup.lookup(env.now, key)
             if decision.action is DedupAction.JOIN:
                 waiter = env.event()
+                started = env.now
                 decision.entry.attach(waiter)  # type: ignore[union-attr]
                 self.edge.dedup_hits += 1
                 reply = yield waiter
                 if not reply.ok:
                     self.edge.errors_shared += 1
-                return self._fallback(reply)
+                if req.trace is not None:
+                    self._mark(req, SHARED, site, 0, reply, "joined a call in flight", started)
+                return self._fallback(req, site, reply)
             if decision.action is DedupAction.CACHED:
                 self.edge.dedup_hits += 1
                 if not decision.reply.ok:  # type: ignore[union-attr]
                     self.edge.errors_shared += 1
-                return self._fallback(decision.reply)  # type: ignore[arg-type]
+                if req.trace is not None:
+                    self._mark(req, SHARED, site, 0, decision.reply, "cached answer")
+                return self._fallback(req, site, decision.reply)  # type: ignore[arg-type]
             entry = decision.entry
         reply = yield from self._retries(req, site, parent)
         if entry is not None:
             for waiter in self.dedup.complete(env.now, key, reply, entry):  # type: ignore[union-attr]
                 waiter.succeed(reply)  # type: ignore[attr-defined]
-        return self._fallback(reply)
+        return self._fallback(req, site, reply)
 
-    def _fallback(self, reply: Reply) -> Reply:
+    def _fallback(self, req: Request, site: CallSite, reply: Reply) -> Reply:
         if self.config.fallback is not None and not reply.ok:
             replacement = fallback_reply(self.config.fallback, reply)
             if replacement is not None:
                 self.edge.fallbacks += 1
+                if req.trace is not None:
+                    detail = f"instead of {reply.outcome.label}"
+                    self._mark(req, FALLBACK, site, 0, replacement, detail)
                 return replacement
         return reply
+
+    def _mark(
+        self,
+        req: Request,
+        kind: str,
+        site: CallSite,
+        number: int,
+        reply: Reply | None,
+        detail: str = "",
+        start: float | None = None,
+    ) -> None:
+        """Add a span to the request's trace (called only when it is traced), ending now."""
+        now = self.env.now
+        begin = now if start is None else start
+        span = Span(kind, begin, now, site.hop, None, site.route, number, reply, detail)
+        req.trace.append(span)  # type: ignore[union-attr]
 
     def _deadline(self, parent: Call) -> float | None:
         """The absolute deadline of this call: its own overall deadline, and with propagation
@@ -143,7 +175,7 @@ class PolicyStack:
             is_retry = attempt > 1
             if budget is not None:
                 budget.on_attempt(env.now, is_retry)
-            reply = yield from self._attempt(req, site, parent, deadline)
+            reply = yield from self._attempt(req, site, parent, deadline, attempt)
             if policy is None and self.config.retry is not None and not reply.ok:
                 policy = RetryPolicy(self.config.retry)
             retryable = policy is not None and policy.is_retryable(reply)
@@ -163,41 +195,57 @@ class PolicyStack:
                 return reply  # no time left for another attempt
             if budget is not None and not budget.try_acquire_retry(env.now, reply):
                 edge.budget_denials += 1
+                if req.trace is not None:
+                    self._mark(req, REFUSAL, site, attempt + 1, None, "retry budget empty")
                 return reply
             edge.retries += 1
             failure = reply
             if delay > 0:
+                started = env.now
                 yield env.timeout(delay)
+                if req.trace is not None:
+                    why = "Retry-After" if reply.retry_after is not None else "backoff"
+                    self._mark(req, RETRY_WAIT, site, attempt + 1, None, why, started)
 
-    def _attempt(self, req: Request, site: CallSite, parent: Call, deadline: float | None):
-        """One attempt through throttle, breaker and bulkhead, then hedged or plain."""
+    def _attempt(
+        self, req: Request, site: CallSite, parent: Call, deadline: float | None, number: int
+    ):
+        """Attempt ``number`` through throttle, breaker and bulkhead, then hedged or plain."""
         env = self.env
         edge = self.edge
         now = env.now
+        refused = None
         if deadline is not None and now >= deadline:
             edge.deadline_refusals += 1
-            return DEADLINE_EXCEEDED
-        throttle = self.throttle
-        if throttle is not None and not throttle.allow(now, self.coin):
+            refused, why = DEADLINE_EXCEEDED, "deadline passed"
+        elif self.throttle is not None and not self.throttle.allow(now, self.coin):
             edge.throttled += 1
-            return REJECTED
-        breaker = self.breaker
-        if breaker is not None and not breaker.allow(now):
+            refused, why = REJECTED, "throttled"
+        elif self.breaker is not None and not self.breaker.allow(now):
             edge.breaker_rejections += 1
-            return BREAKER_OPEN
+            refused, why = BREAKER_OPEN, "breaker open"
+        if refused is not None:
+            if req.trace is not None:
+                self._mark(req, REFUSAL, site, number, refused, why)
+            return refused
+        throttle, breaker = self.throttle, self.breaker
         if self.bulkhead is not None:
             entered = yield from self._enter_bulkhead()
             if not entered:
                 edge.bulkhead_rejections += 1
                 if breaker is not None:
                     breaker.record(env.now, REJECTED.outcome, 0.0)
+                if req.trace is not None:
+                    self._mark(req, REFUSAL, site, number, REJECTED, "bulkhead full", now)
                 return REJECTED
         started = env.now
         if self.config.hedging is not None:
-            reply = yield from self._hedged(req, site, parent, deadline)
+            reply = yield from self._hedged(req, site, parent, deadline, number)
         else:
             edge.attempt(started)
             reply = yield from self._send(req, site, parent, deadline)
+            if req.trace is not None:
+                self._mark(req, ATTEMPT, site, number, reply, "", started)
         if self.bulkhead is not None:
             waiter = self.bulkhead.leave(env.now)
             if waiter is not None:
@@ -258,7 +306,9 @@ class PolicyStack:
         # False if the wait ran out; True if a slot was handed over at that very instant.
         return not bulkhead.expire(token)
 
-    def _hedged(self, req: Request, site: CallSite, parent: Call, deadline: float | None):
+    def _hedged(
+        self, req: Request, site: CallSite, parent: Call, deadline: float | None, number: int
+    ):
         """Hedged requests: launch the primary, then hedges when due (or at once after a
         non-fatal failure), take the first acceptable answer; losers cancelled if configured."""
         env = self.env
@@ -277,6 +327,7 @@ class PolicyStack:
 
         def run_one():
             mine = len(attempts)
+            started = env.now
             reply = yield from self._send(
                 req,
                 site,
@@ -285,6 +336,9 @@ class PolicyStack:
                 cancel=self.cancel or plan.cancel_losers,
                 calls=attempts,
             )
+            if req.trace is not None:
+                detail = f"hedge {mine}" if mine else ""
+                self._mark(req, ATTEMPT, site, number, reply, detail, started)
             verdict = plan.record(env.now, reply)
             if verdict is HedgeVerdict.ACCEPT and not answer.triggered:
                 answer.succeed(reply)

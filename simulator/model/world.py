@@ -16,6 +16,7 @@ from simulator.model.plan import CallNode, ParallelNode, WorkNode, build_plan
 from simulator.model.policy_stack import PolicyStack
 from simulator.model.service import ActiveFaults, ServiceRuntime
 from simulator.model.sites import CallPolicies, CallSite, ParallelSite
+from simulator.model.tracing import REQUEST, Span, Trace, TraceSampler, request_id
 from simulator.model.workload import closed_users, key_sampler, open_arrivals, route_picker
 from simulator.outcomes import TIMEOUT
 from simulator.policies.stack import HopPolicies
@@ -30,8 +31,11 @@ class ConservationError(AssertionError):
 class Simulation:
     """Build once, :meth:`run` once; the recorder then holds everything measured."""
 
-    def __init__(self, scenario: Scenario, seed: int | None = None) -> None:
+    def __init__(
+        self, scenario: Scenario, seed: int | None = None, tracer: TraceSampler | None = None
+    ) -> None:
         self.scenario = scenario
+        self.tracer = tracer  # keeps a sample of request traces; None: nothing is traced
         self.seed = scenario.seed if seed is None else seed
         self.env = env = simpy.Environment()
         streams = Streams(self.seed)
@@ -137,8 +141,23 @@ class Simulation:
 
     def _client_request(self):
         request, entry = self._new_request()
+        tracer = self.tracer
+        if tracer is not None and tracer.wants(request.index):
+            request.trace = []
         reply = yield from self.path.call(request, self.entries[entry], ROOT)
         self.recorder.client.complete(request.start, self.env.now, reply, entry)
+        if request.trace is not None:
+            self._keep_trace(request, self.entries[entry].route, reply)
+
+    def _keep_trace(self, request: Request, route: str, reply) -> None:
+        """Hand a finished request's trace to the sampler (which may drop it)."""
+        now = self.env.now
+        spans = request.trace or []
+        spans.append(Span(REQUEST, request.start, now, None, "client", route, 0, reply))
+        trace = Trace(
+            request_id(request.index), request.index, route, request.start, now, reply, tuple(spans)
+        )
+        self.tracer.finish(trace)  # type: ignore[union-attr]
 
     def run(self, progress: Callable[[float], None] | None = None, chunks: int = 100) -> Recorder:
         """Run to the scenario's duration and check that every request is accounted for.
