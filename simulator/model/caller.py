@@ -476,7 +476,10 @@ class CallPath:
                     continue
                 demand = self._take(req, step.slot)
                 if service.load_slope:
-                    demand += service.load_slope * instance.busy
+                    # Per request in flight at the instance (queued, working or waiting on a call;
+                    # this one included), counted once the arrivals of this instant are in.
+                    yield env.timeout(0)
+                    demand += service.load_slope * instance.in_system
                 if faults:
                     demand = demand * service.faults.slowdown * instance.faults.slowdown
                     demand += service.faults.added_latency() + instance.faults.added_latency()
