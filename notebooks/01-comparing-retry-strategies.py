@@ -48,8 +48,8 @@ from simulator.scenario.variants import deep_merge
 #
 # A scenario is a TOML file (here a string, so that this notebook needs nothing else). The
 # gateway is an event loop (Node.js); auth holds a worker thread while it waits for the database;
-# the database has 20 connections and slows down a little more with every request it serves at
-# once (`load_slope`), so that overload feeds itself, as in real databases.
+# the database has 20 connections and slows down a little more with every request it has in
+# flight, waiting or served (`load_slope`), so that overload feeds itself, as in real databases.
 #
 # The `[variants]` tables at the end are the strategies to compare. Each one is a set of
 # overrides merged into the base scenario: only the gateway's policies towards auth change.
@@ -80,7 +80,7 @@ steps = [{ work = { dist = "lognormal", median = "3ms", p99 = "15ms" } }, { call
 [services.db]
 kind = "database"
 connections = 20
-load_slope = "1ms"                  # every request in service slows the others by 1 ms
+load_slope = "0.6ms"                # every request in flight adds 0.6 ms to every write
 operations = { write = { dist = "lognormal", median = "5ms", p99 = "25ms" } }
 
 [policies."gateway->auth"]

@@ -414,7 +414,10 @@ class CallPath:
         service = instance.service
         demand = self._take(req, slot)
         if service.load_slope:
-            demand += service.load_slope * instance.busy
+            # Per request in flight at the instance (queued, working or waiting on a call; this
+            # one included), counted once the arrivals of this instant are in.
+            yield env.timeout(0)
+            demand += service.load_slope * instance.in_system
         hang = None
         if instance.faults or service.faults:
             demand = demand * service.faults.slowdown * instance.faults.slowdown

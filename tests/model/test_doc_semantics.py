@@ -29,6 +29,12 @@ def run(text: str, seed: int = 1) -> dict:
     return simulator.run(simulator.loads_scenario(text), seed=seed).summary
 
 
+def test_load_slope_counts_every_request_in_flight_at_the_instance():
+    # Three requests arrive at 10 s on one worker: 1 s + 1 s x (3, then 2, then 1) in flight.
+    s = run(SLOPE)
+    assert s["services"]["gateway"]["work_s"] == pytest.approx(4 + 3 + 2)
+
+
 WASTE = """
 version = 1
 name = "waste"
