@@ -50,7 +50,7 @@ def text_table(headers: Sequence[str], rows: Sequence[Sequence[str]], left: int 
     return [line(headers), "  ".join("-" * w for w in widths), *(line(r) for r in rows)]
 
 
-def _recovery_line(recovery: Mapping[str, Any]) -> list[str]:
+def recovery_lines(recovery: Mapping[str, Any]) -> list[str]:
     """Whether goodput came back after the last fault, as lines that fit 100 columns (none
     without a fault); the rule is in docs/recovery.md."""
     if recovery.get("recovered") is None:
@@ -87,7 +87,7 @@ def summary_text(result: RunResult) -> str:
     ]
     for table in run_tables(s):
         lines += ["", *text_table(table.headers, table.rows)]
-    recovery = _recovery_line(s.get("recovery", {}))
+    recovery = recovery_lines(s.get("recovery", {}))
     if recovery:
         lines += ["", *recovery]
     return "\n".join(lines)
