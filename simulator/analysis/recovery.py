@@ -89,12 +89,26 @@ def credited_goodput(goodput: np.ndarray, expected: np.ndarray, z: float) -> np.
     return np.minimum(goodput, expected + z * np.sqrt(expected))
 
 
+def allowed_shortfall(expected: np.ndarray, z: float) -> np.ndarray:
+    """How far goodput may fall short of an ``expected`` count by Poisson noise: ``z`` standard
+    deviations, sqrt(expected) each (plus a rounding allowance)."""
+    return z * np.sqrt(expected) + _COUNT_TOLERANCE * (1.0 + expected)
+
+
+def within(
+    shortfall: np.ndarray, expected: np.ndarray, starts: np.ndarray, ends: np.ndarray, z: float
+) -> np.ndarray:
+    """For each window [start, end) of buckets, whether its total shortfall is within ``z``
+    Poisson standard deviations of its total expected count."""
+    short = np.concatenate(([0.0], np.cumsum(shortfall)))
+    count = np.concatenate(([0.0], np.cumsum(expected)))
+    return short[ends] - short[starts] <= allowed_shortfall(count[ends] - count[starts], z)
+
+
 def holds(shortfall: np.ndarray, expected: np.ndarray, z: float) -> bool:
     """Whether every running total of ``shortfall`` (from the first bucket on) is within ``z``
     Poisson standard deviations of the running total of ``expected``."""
-    so_far = np.cumsum(expected)
-    allowed = z * np.sqrt(so_far) + _COUNT_TOLERANCE * (1.0 + so_far)
-    return bool(np.all(np.cumsum(shortfall) <= allowed))
+    return bool(np.all(np.cumsum(shortfall) <= allowed_shortfall(np.cumsum(expected), z)))
 
 
 def recovery_time(
@@ -150,13 +164,12 @@ def recovery_time(
     window_ends = np.searchsorted(time_array, time_array[starts] + hold - tolerance, side="left")
     window_ends = np.maximum(window_ends, starts + 1)
     confirmed = time_array[starts] + hold <= series_end + tolerance
-    # A window can only hold if its first bucket does: test that for all starts at once, then
-    # the whole window only for the starts that pass.
-    first_ok = shortfall[starts] <= z * np.sqrt(expected[starts]) + _COUNT_TOLERANCE * (
-        1.0 + expected[starts]
-    )
+    # A window can only hold if its first bucket and the window as a whole do: test those for
+    # all starts at once, then every running total only for the starts that pass both.
+    passes = confirmed & within(shortfall, expected, starts, starts + 1, z)
+    passes &= within(shortfall, expected, starts, window_ends, z)
     recovered_at: float | None = None
-    for k, end in zip(starts[confirmed & first_ok], window_ends[confirmed & first_ok], strict=True):
+    for k, end in zip(starts[passes], window_ends[passes], strict=True):
         if holds(shortfall[k:end], expected[k:end], z):
             recovered_at = float(time_array[k])
             break
