@@ -2,9 +2,14 @@
 
 Replication ``i`` of every variant runs with seed ``seed + i``: the same arrivals and the same
 first-attempt demands (each drawn from its own named stream), so a difference between variants is
-the policy's doing, not the dice's. Each metric gets a mean and a Student t interval per variant,
-and a paired-difference interval against the baseline, which CRN makes much narrower than the
-difference of two independent means.
+the policy's doing, not the dice's. Each metric gets a mean and a Student t interval per variant
+(cut to the values the metric can take: never below 0), and a paired-difference interval against
+the baseline, which CRN makes much narrower than the difference of two independent means.
+
+Recovery time is censored: a replication that did not recover has no value, is left out of the
+mean (which is then the mean among those that recovered, reported as "recovered in k of n"), and
+counts as longer than any in the Kaplan-Meier median of :attr:`Comparison.recovery`
+(docs/recovery.md).
 
 Which variants run: those the file declares, in file order, or the base alone (named ``base``)
 when it declares none; ``include_base=True`` adds the base first. The baseline is the first
@@ -21,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from simulator.analysis.censored import CensoredMedian, censored_median
 from simulator.analysis.goals import GoalResult, evaluate_replications
 from simulator.analysis.stats import mean_ci, paired_difference
 from simulator.experiment.executors import ExecutorSpec
@@ -75,6 +81,16 @@ class Interval:
     missing: int = 0
     point: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def missing_note(self) -> str:
+        """How many replications the mean leaves out, e.g. ``recovered in 8 of 10`` (recovery
+        time: those that did not recover are censored) or ``2 without``; empty if none."""
+        if not self.missing:
+            return ""
+        if self.metric == "recovery_s":
+            return f"recovered in {self.n} of {self.n + self.missing}"
+        return f"{self.missing} without"
+
     def covers(self, value: float) -> bool:
         """Whether ``value`` lies in [low, high]; raises when there is no interval (n < 2)."""
         if self.low is None or self.high is None:
@@ -117,15 +133,25 @@ def interval_of(
     confidence: float,
     point: dict[str, Any] | None = None,
 ) -> Interval:
-    """The interval of the finite values (NaN marks a replication without a value)."""
+    """The interval of the finite values (NaN marks a replication without a value), cut to the
+    values the metric can take (a Student t interval of a time never reaches below 0)."""
     present = values[np.isfinite(values)]
     missing = int(values.size - present.size)
     if present.size == 0:
         return Interval(variant, metric, None, None, None, None, 0, missing, dict(point or {}))
     ci = mean_ci(present, confidence)
+    low, high = describe_metric(metric).unit.clip(ci.low, ci.high)
     return Interval(
-        variant, metric, ci.mean, ci.low, ci.high, ci.half_width, ci.n, missing, dict(point or {})
+        variant, metric, ci.mean, low, high, ci.half_width, ci.n, missing, dict(point or {})
     )
+
+
+def recovery_of(runs: Sequence[Replication], confidence: float) -> CensoredMedian | None:
+    """The Kaplan-Meier median recovery time over replications, those that did not recover
+    censored; None when there was no fault to recover from."""
+    if not runs or any(r.metrics.get("recovered") is None for r in runs):
+        return None
+    return censored_median([r.metrics.get("recovery_s") for r in runs], confidence)
 
 
 def difference_of(
@@ -157,7 +183,8 @@ class Comparison:
     """Every variant run ``replications`` times on common random numbers, as plain data.
 
     ``runs`` holds one :class:`Replication` per variant and replication (tidy rows via
-    :meth:`rows`); ``intervals``, ``differences`` (against ``baseline``) and ``goals`` are
+    :meth:`rows`); ``intervals``, ``differences`` (against ``baseline``), ``goals`` and
+    ``recovery`` (variant -> censored median recovery time, for variants with a fault) are
     computed from them. ``examples`` keeps replication 0's full result per variant.
     """
 
@@ -174,6 +201,7 @@ class Comparison:
     goals: tuple[GoalResult, ...]
     scenarios: dict[str, Scenario] = field(repr=False)
     source_text: str | None = field(default=None, repr=False)
+    recovery: dict[str, CensoredMedian] = field(default_factory=dict)
 
     @property
     def metrics(self) -> list[str]:
@@ -250,6 +278,7 @@ class Comparison:
                 "intervals": [i.row() for i in self.intervals],
                 "differences": [d.row() for d in self.differences],
                 "goals": [g.to_dict() for g in self.goals],
+                "recovery": {v: asdict(m) for v, m in self.recovery.items()},
                 "runs": [
                     {
                         "variant": r.variant,
@@ -423,6 +452,11 @@ def summarise(
         goals=tuple(goals),
         scenarios={name: scenarios.scenario(name) for name in names},
         source_text=scenarios.text,
+        recovery={
+            name: found
+            for name in names
+            if (found := recovery_of(by_variant[name], confidence)) is not None
+        },
     )
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from simulator.experiment.recovery import measure_recovery
+from simulator.experiment.recovery import RECOVERY_RULE, measure_recovery
 from simulator.experiment.result import RunResult, freeze_data
 from simulator.metrics.histogram import LatencyHistogram, percentiles_from_counts
 from simulator.metrics.recorder import (
@@ -146,6 +146,10 @@ def freeze(scenario: Scenario, seed: int, recorder: Recorder) -> RunResult:
         "after_last_fault_s": _num(recovery.seconds),
         "recovered": recovery.recovered,
         "pre_fault_goodput_rps": _num(recovery.level),
+        "pre_fault_success_fraction": _num(recovery.success_fraction),
+        "hold_s": _num(recovery.hold),
+        "tolerance_z": _num(recovery.z),
+        "rule": RECOVERY_RULE if recovery.recovered is not None else None,
     }
     return dataclasses.replace(result, summary=freeze_data(summary))
 

@@ -55,7 +55,8 @@ class Unit:
     two values (percentage points for ratios), and ``small`` is the unit used when every value
     shown is below 1 (ms for durations). ``axis`` labels a chart axis in this unit (by default
     the symbol); ``read`` parses a goal's value (``"200ms"``, ``"1%"``), raising ValueError with
-    a message that says what is allowed.
+    a message that says what is allowed. Values lie in [``lowest``, ``highest``] (every unit here
+    but a plain number is non-negative; a ratio is at most 1).
     """
 
     name: str
@@ -66,6 +67,16 @@ class Unit:
     small: Unit | None = None
     axis: str | None = None
     read: Callable[[str], float] = _number
+    lowest: float = 0.0
+    highest: float = math.inf
+
+    def clip(self, low: float | None, high: float | None) -> tuple[float | None, float | None]:
+        """An interval of values of this unit cut to the values it can take (a t interval of a
+        non-negative quantity never reaches below 0); ``None`` ends stay ``None``."""
+        return (
+            None if low is None else min(max(low, self.lowest), self.highest),
+            None if high is None else max(min(high, self.highest), self.lowest),
+        )
 
     def scaled(self, values: Sequence[float | None]) -> Unit:
         """The unit to show these values in together: ``small`` when all are below 1."""
@@ -112,11 +123,11 @@ class Unit:
 MILLISECONDS = Unit("ms", " ms", 1, factor=1000.0)
 DURATION = Unit("duration", " s", 2, small=MILLISECONDS, read=parse_duration)
 WORK = Unit("work", " s", 2, axis="s of work", read=parse_duration)
-RATIO = Unit("ratio", " %", 2, factor=100.0, difference_symbol=" pp", read=_ratio)
+RATIO = Unit("ratio", " %", 2, factor=100.0, difference_symbol=" pp", read=_ratio, highest=1.0)
 RATE = Unit("rate", " req/s", 1, axis="requests/s")
 TIMES = Unit("times", "x", 3, axis="attempts per client request")
 COUNT = Unit("count", "", 0)
-NUMBER = Unit("number", "", 2)
+NUMBER = Unit("number", "", 2, lowest=-math.inf)
 
 
 @dataclass(frozen=True)

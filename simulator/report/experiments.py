@@ -83,7 +83,7 @@ def comparison_rows(comparison: Comparison) -> list[list[str]]:
             found = comparison.interval(variant, key)
             mean = about.format(found.mean)
             if found.missing:
-                mean += f" ({found.missing} without)"
+                mean += f" ({found.missing_note})"
             difference = comparison.difference(variant, key)
             if difference is None:
                 diff, diff_ci = "baseline", ""
@@ -100,6 +100,34 @@ def comparison_rows(comparison: Comparison) -> list[list[str]]:
     return rows
 
 
+def recovery_headers(comparison: Comparison) -> list[str]:
+    """The column headers of :func:`recovery_rows`."""
+    return ["variant", "recovered", "median recovery", f"{comparison.confidence:.0%} CI"]
+
+
+def recovery_rows(comparison: Comparison) -> list[list[str]]:
+    """Per variant with a fault: how many replications recovered, the Kaplan-Meier median
+    recovery time (runs that did not recover censored) and its order-statistic interval."""
+    about = describe_metric("recovery_s")
+    rows = []
+    for variant, found in comparison.recovery.items():
+        median = about.format(found.median) if found.median is not None else "not reached"
+        if found.low is None:
+            interval = "-"
+        elif found.high is None:
+            interval = f"[{about.format(found.low)}, unbounded)"
+        else:
+            interval = about.format_interval(found.low, found.high)
+        rows.append([variant, f"{found.events} of {found.n}", median, interval])
+    return rows
+
+
+RECOVERY_NOTE = (
+    "median: the time by which half the replications had recovered; those that did not are\n"
+    "censored (counted as longer than any, never averaged; see docs/recovery.md)"
+)
+
+
 def comparison_text(comparison: Comparison) -> str:
     """The comparison as terminal tables: means with intervals, paired differences, goals."""
     level = f"{comparison.confidence:.0%}"
@@ -113,6 +141,10 @@ def comparison_text(comparison: Comparison) -> str:
         "",
     ]
     lines += text_table(comparison_headers(comparison), comparison_rows(comparison), left=2)
+    if comparison.recovery:
+        lines += ["", "recovery after the last fault:"]
+        lines += text_table(recovery_headers(comparison), recovery_rows(comparison))
+        lines += [RECOVERY_NOTE]
     goals = goals_text(list(comparison.goals))
     if goals:
         lines += ["", goals]
@@ -132,7 +164,7 @@ def sweep_rows(result: SweepResult, metric: str) -> list[list[str]]:
                 *(str(found.point[k]) for k in result.keys),
                 about.format(found.mean),
                 about.format_interval(found.low, found.high),
-                str(found.n) + (f" (+{found.missing} without)" if found.missing else ""),
+                str(found.n) + (f" ({found.missing_note})" if found.missing else ""),
             ]
         )
     return rows

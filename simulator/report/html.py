@@ -22,9 +22,12 @@ from simulator.experiment.run import VERSION
 from simulator.experiment.sweep import SweepResult
 from simulator.metrics.catalog import COUNT, HEADLINE, describe_metric
 from simulator.report.experiments import (
+    RECOVERY_NOTE,
     comparison_charts,
     comparison_headers,
     comparison_rows,
+    recovery_headers,
+    recovery_rows,
     stage_comparison,
     stage_sweep,
     sweep_chart_names,
@@ -33,6 +36,7 @@ from simulator.report.experiments import (
 from simulator.report.files import stage_run
 from simulator.report.outdir import OutputDir
 from simulator.report.tables import run_tables
+from simulator.report.text import recovery_lines
 
 REPORT_NAME = "report.html"
 
@@ -220,7 +224,7 @@ def _run_page(result: RunResult, folder: OutputDir, source_text: str | None) -> 
         f"{result.scenario.name}: one run",
         result.scenario.description,
     )
-    recovery = metrics.get("recovery_s")
+    recovery = " ".join(line.strip() for line in recovery_lines(s.get("recovery", {})))
     page.facts(
         {
             "seed": result.seed,
@@ -228,11 +232,7 @@ def _run_page(result: RunResult, folder: OutputDir, source_text: str | None) -> 
             "requests offered": COUNT.format(s["requests"]["offered"]),
             "success ratio": describe_metric("success_ratio").format(s["success_ratio"]),
             "goodput": describe_metric("goodput_rps").format(s["goodput_rps"]),
-            "recovery after the last fault": (
-                describe_metric("recovery_s").format(recovery)
-                if recovery is not None
-                else ("did not recover" if metrics.get("recovered") is False else "no fault")
-            ),
+            "recovery after the last fault": recovery.removeprefix("recovery: ") or "no fault",
         }
     )
     _goals_section(page, evaluate(result.scenario.goals, metrics), per_variant=False)
@@ -282,12 +282,17 @@ def _comparison_page(comparison: Comparison, folder: OutputDir) -> Page:
     level = f"{comparison.confidence:.0%}"
     page.heading("Means and paired differences")
     page.paragraph(
-        f"Each mean is over the replications; the {level} interval is a Student t interval. "
+        f"Each mean is over the replications; the {level} interval is a Student t interval, "
+        "cut to the values the metric can take (never below 0; a ratio at most 100 %). "
         "The difference is variant minus baseline, paired by seed (of two ratios, in percentage "
         "points, pp); * marks an interval that excludes zero; best marks the best mean, for a "
         "metric where more or less is better."
     )
     page.table(comparison_headers(comparison), comparison_rows(comparison), left=2)
+    if comparison.recovery:
+        page.heading("Recovery after the last fault")
+        page.paragraph(RECOVERY_NOTE.replace("\n", " "))
+        page.table(recovery_headers(comparison), recovery_rows(comparison))
     pngs = _read_pngs(folder)
     page.heading("Charts")
     for name, (caption, _chart) in comparison_charts(comparison).items():

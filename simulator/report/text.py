@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from simulator.experiment.result import RunResult
-from simulator.metrics.catalog import COUNT, describe_metric
+from simulator.metrics.catalog import COUNT, DURATION, describe_metric
 from simulator.report.tables import run_tables
 
 # C0 and C1 controls, DEL, line and paragraph separators and the bidi overrides: what can move
@@ -50,20 +50,24 @@ def text_table(headers: Sequence[str], rows: Sequence[Sequence[str]], left: int 
     return [line(headers), "  ".join("-" * w for w in widths), *(line(r) for r in rows)]
 
 
-def _recovery_line(recovery: Mapping[str, Any]) -> list[str]:
-    """Whether goodput came back after the last fault, as a line (none without a fault)."""
-    if recovery.get("recovered") is True:
+def recovery_lines(recovery: Mapping[str, Any]) -> list[str]:
+    """Whether goodput came back after the last fault, as lines that fit 100 columns (none
+    without a fault); the rule is in docs/recovery.md."""
+    if recovery.get("recovered") is None:
+        return []
+    hold = DURATION.format(recovery.get("hold_s"))
+    share = describe_metric("success_ratio").format(recovery.get("pre_fault_success_fraction"))
+    bar = f"Poisson noise of {share} of the offered load (the pre-fault share) for {hold}"
+    if recovery["recovered"]:
+        seconds = describe_metric("recovery_s").format(recovery["after_last_fault_s"])
         return [
-            f"recovery: goodput back to 95 % of its pre-fault level "
-            f"{describe_metric('recovery_s').format(recovery['after_last_fault_s'])} after the "
-            "last fault ended"
+            f"recovery: {seconds} after the last fault ended, goodput was back within",
+            f"  {bar}",
         ]
-    if recovery.get("recovered") is False:
-        return [
-            "recovery: did NOT recover: goodput stayed below 95 % of its pre-fault level "
-            "to the end of the run (a metastable failure?)"
-        ]
-    return []
+    return [
+        "recovery: did NOT recover (a metastable failure?): until the run ended, goodput never",
+        f"  held within {bar}",
+    ]
 
 
 def summary_text(result: RunResult) -> str:
@@ -83,7 +87,7 @@ def summary_text(result: RunResult) -> str:
     ]
     for table in run_tables(s):
         lines += ["", *text_table(table.headers, table.rows)]
-    recovery = _recovery_line(s.get("recovery", {}))
+    recovery = recovery_lines(s.get("recovery", {}))
     if recovery:
         lines += ["", *recovery]
     return "\n".join(lines)
