@@ -109,16 +109,21 @@ class Unit:
         high: float | None,
         difference: bool = False,
     ) -> str:
-        """An interval beside its mean, in the unit the mean prints in and without the symbol:
-        ``± 0.8`` when it is symmetric about the mean, else ``[45.1, 53.3]``; ``-`` without one."""
+        """An interval beside its mean: ``± 0.8`` when it is symmetric about the mean, else
+        ``[45.1, 53.3]``; ``-`` without one. It is in the unit the mean prints in, without the
+        symbol, unless it needs the larger one (``+500.0 ms`` beside ``± 6.35 s``)."""
         values = (mean, low, high)
         if any(v is None or not math.isfinite(v) for v in values):
             return "-"
         assert mean is not None and low is not None and high is not None
-        unit = self.scaled([mean])
-        if math.isclose(mean - low, high - mean, rel_tol=1e-6, abs_tol=1e-12):
-            return "± " + unit.number((high - low) / 2)
-        return f"[{unit.number(low, difference)}, {unit.number(high, difference)}]"
+        symmetric = math.isclose(mean - low, high - mean, rel_tol=1e-6, abs_tol=1e-12)
+        half = (high - low) / 2
+        unit = self.scaled([mean, half] if symmetric else [mean, low, high])
+        if symmetric:
+            text = "± " + unit.number(half)
+        else:
+            text = f"[{unit.number(low, difference)}, {unit.number(high, difference)}]"
+        return text if unit is self.scaled([mean]) else text + unit.suffix(difference)
 
     def chart_scale(
         self, values: Sequence[float | None], difference: bool = False

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import textwrap
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -159,15 +160,22 @@ def ranking_rows(comparison: Comparison) -> list[list[str]]:
     ]
 
 
+_GOAL_SPACE = re.compile(r" (?=[<>=!]=? )|(?<=[<>=]) ")
+"""The spaces around a goal's comparison, which a wrapped verdict keeps on one line."""
+_NO_BREAK = "\xa0"
+
+
 def _wrapped_last_column(headers: list[str], rows: list[list[str]], width: int) -> list[list[str]]:
     """Rows whose last cell is wrapped (onto rows of its own) to keep the table in ``width``."""
     used = sum(max(len(h), *(len(r[i]) for r in rows)) + 2 for i, h in enumerate(headers[:-1]))
     room = max(width - used, 30)
     wrapped = []
     for row in rows:
-        pieces = textwrap.wrap(row[-1], room, break_on_hyphens=False) or [""]
+        kept = _GOAL_SPACE.sub(_NO_BREAK, row[-1])  # "p99 <= 2s" is not split across lines
+        pieces = textwrap.wrap(kept, room, subsequent_indent="  ", break_on_hyphens=False)
+        pieces = [piece.replace(_NO_BREAK, " ") for piece in pieces or [""]]
         wrapped.append([*row[:-1], pieces[0]])
-        wrapped += [[*([""] * (len(row) - 1)), "  " + piece] for piece in pieces[1:]]
+        wrapped += [[*([""] * (len(row) - 1)), piece] for piece in pieces[1:]]
     return wrapped
 
 
