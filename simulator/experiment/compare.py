@@ -140,8 +140,8 @@ class Standing:
             best = ", ".join(describe_metric(key).label for key in self.best_in)
             return "no goals set" + (f"; best {best}" if best else "")
         if self.met == len(self.goals):
-            return f"meets {'all ' if len(self.goals) > 1 else 'its '}{self.met} goal" + (
-                "s" if self.met > 1 else ""
+            return {1: "meets its goal", 2: "meets both goals"}.get(
+                self.met, f"meets all {self.met} goals"
             )
         misses = "; ".join(
             f"{goal.goal}: {goal.measured_text if goal.measured is not None else goal.note}"

@@ -172,8 +172,9 @@ def test_python_variants_mapping_and_baseline(scenarios):
         executor="serial",
         progress=False,
     )
-    # "default" has no overrides: it is the base, so the base is not run a second time
-    assert result.variants == ("small pool", "default") and result.base == "default"
+    # the base runs first, as "ten connections": the file's variant without overrides
+    assert result.variants == ("ten connections", "small pool", "default")
+    assert result.base == "ten connections"
     assert result.scenarios["small pool"].services["db"].connections == 4
     assert result.difference("small pool", "goodput_rps").mean < 0
 

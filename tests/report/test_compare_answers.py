@@ -246,7 +246,9 @@ def test_verdicts_say_what_is_met_and_what_is_missed():
         "meets 0 of 2 goals (misses p99 <= 200ms: 312.0 ms; "
         "recovery_s <= 5s: did not recover in 2 of 3 replications)"
     )
-    assert Standing(1, "a", (errors, errors), 1.0).verdict == "meets all 2 goals"
+    assert Standing(1, "a", (errors,), 1.0).verdict == "meets its goal"
+    assert Standing(1, "a", (errors, errors), 1.0).verdict == "meets both goals"
+    assert Standing(1, "a", (errors,) * 3, 1.0).verdict == "meets all 3 goals"
     assert Standing(1, "a", (), 1.0, ("goodput_rps",)).verdict == "no goals set; best goodput"
 
 

@@ -192,7 +192,7 @@ def test_the_html_comparison_writes_a_value_as_the_terminal_does(comparison, tmp
 
 def test_a_difference_of_ratios_prints_in_percentage_points(comparison):
     row = compare_row(comparison, "success_ratio", offset=1)
-    assert row[:5] == [OTHER, "88.90 %", "± 0.00", "+1.25 pp", "± 0.00"]
+    assert row[:5] == [OTHER, "88.90 %", "± 0.00", "+1.25 pp", "± 0.00 *"]
     assert display_unit("success_ratio", [SHIFT], difference=True)[1] == "pp"
 
 
