@@ -68,7 +68,8 @@ def _mean_text(comparison: Comparison, variant: str, key: str) -> str:
     """A variant's mean of a metric as printed, with how many replications had no value."""
     found = comparison.interval(variant, key)
     text = describe_metric(key).format(found.mean)
-    return text + (f" ({found.missing} without)" if found.missing else "")
+    total = found.n + found.missing
+    return text + (f" ({found.missing} of {total} without)" if found.missing else "")
 
 
 def constant_metrics(comparison: Comparison) -> dict[str, str]:

@@ -311,7 +311,8 @@ def _comparison_page(comparison: Comparison, folder: OutputDir) -> Page:
 def _ranking_section(page: Page, comparison: Comparison) -> None:
     """The variants best first, each with its one-line verdict."""
     page.heading("Ranking")
-    page.paragraph(ranking_title(comparison) + ".")
+    title = ranking_title(comparison)
+    page.paragraph(title[:1].upper() + title[1:] + ".")
     rows = [[*row[:-1], (row[-1], "text")] for row in ranking_rows(comparison)]
     page.table(ranking_headers(), rows, left=2)
 
