@@ -296,19 +296,23 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     from simulator.report import comparison_text, write_comparison, write_comparison_report
 
     check_destination(args)
+    if args.include_base and args.exclude_base:
+        raise BadOption("give --include-base or --exclude-base, not both")
+    include_base = False if args.exclude_base else (True if args.include_base else None)
     blocks = 1
     if args.independent:
+        from simulator.experiment.compare import choose_variants
         from simulator.scenario.variants import load_scenario_set
 
-        declared = len(load_scenario_set(args.file).variants) or 1
-        blocks = len(args.variant) if args.variant else declared + bool(args.include_base)
+        scenarios = load_scenario_set(args.file)
+        blocks = len(choose_variants(scenarios, args.variant or None, include_base))
     check_seeds(args, blocks)
     comparison = _run_experiment(
         compare,
         args,
         variants=args.variant or None,
         baseline=args.baseline,
-        include_base=args.include_base,
+        include_base=include_base,
         common_random_numbers=not args.independent,
     )
     written: list[Path] = []
@@ -613,18 +617,34 @@ def _add_compare(sub: Subparsers) -> None:
         help="run every variant with replications and compare them",
         description="Run each variant of a scenario R times on common random numbers "
         "(replication i of every variant uses seed + i) and report, per variant, means with "
-        "95% confidence intervals and paired differences against the baseline. Variants are the "
-        "file's [variants.NAME] tables; a file without any runs its base, named 'base'.",
+        "95% confidence intervals and paired differences against the baseline, ranked by the "
+        "goals met (then goodput) with a verdict per variant. The variants are the base (the "
+        "file as written, named by its [base] name, else its name) and then the file's "
+        "[variants.NAME] tables; the first is the baseline. Metrics that are the same in every "
+        "variant are listed once instead of tabulated.",
         epilog="Example: simulator compare scenarios/compare-retries.toml -r 10 --report out/cmp. "
         + OUTPUT_NOTE,
     )
     _file_argument(p, "scenario TOML file with [variants.NAME] tables")
     _replications_option(p, default=10, per="variant")
-    p.add_argument("--baseline", metavar="NAME", help="variant to compare against (default: first)")
-    _variants_option(
-        p, "run only this variant (repeat for more; 'base' is the unmodified scenario)"
+    p.add_argument(
+        "--baseline", metavar="NAME", help="variant to compare against (default: the first)"
     )
-    p.add_argument("--include-base", action="store_true", help="run the base as variant 'base' too")
+    _variants_option(
+        p,
+        "run only this variant (repeat for more; 'base' or the base's name is the scenario as "
+        "written)",
+    )
+    p.add_argument(
+        "--exclude-base",
+        action="store_true",
+        help="leave the base out: run only the declared variants",
+    )
+    p.add_argument(
+        "--include-base",
+        action="store_true",
+        help="the base runs by default now; with --variant, run it too, first",
+    )
     p.add_argument(
         "--independent",
         action="store_true",
@@ -668,8 +688,8 @@ def _add_sweep(sub: Subparsers) -> None:
     )
     _variants_option(
         p,
-        "cross the grid with this variant (repeat; 'all' for every declared variant; "
-        "default: the base alone)",
+        "cross the grid with this variant (repeat; 'all' for the base and every declared "
+        "variant; default: the base alone)",
     )
     _experiment_options(p)
     p.set_defaults(handler=_cmd_sweep)

@@ -11,14 +11,16 @@ mean (which is then the mean among those that recovered, reported as "recovered 
 counts as longer than any in the Kaplan-Meier median of :attr:`Comparison.recovery`
 (docs/recovery.md).
 
-Which variants run: those the file declares, in file order, or the base alone (named ``base``)
-when it declares none; ``include_base=True`` adds the base first. The baseline is the first
-variant unless named.
+Which variants run: the base first, under its name (``[base] name``, or the scenario's; see
+:attr:`ScenarioSet.base_name`), then those the file declares, in file order; ``include_base=False``
+leaves the base out. The baseline is the first variant unless named. :meth:`Comparison.ranking`
+orders the variants by the goals they meet, then by goodput.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -41,7 +43,7 @@ from simulator.experiment.replicate import (
 )
 from simulator.experiment.result import RunResult
 from simulator.experiment.run import VERSION
-from simulator.metrics.catalog import ALIASES, COMPARED, describe_metric, per_part
+from simulator.metrics.catalog import ALIASES, COMPARED, HEADLINE, describe_metric, per_part
 from simulator.scenario.errors import ScenarioError
 from simulator.scenario.schema import Scenario
 from simulator.scenario.variants import (
@@ -126,6 +128,45 @@ class Difference:
         return self.low is not None and self.high is not None and (self.low > 0 or self.high < 0)
 
 
+TIE_BREAK = "goodput_rps"
+"""The metric that orders variants meeting as many goals (the first headline metric)."""
+
+
+@dataclass(frozen=True)
+class Standing:
+    """One variant's place in a comparison's ranking: its goals checked (means over the
+    replications), the mean of :data:`TIE_BREAK`, and the headline metrics it is best in."""
+
+    rank: int
+    variant: str
+    goals: tuple[GoalResult, ...]
+    tie_break: float | None
+    best_in: tuple[str, ...] = ()
+
+    @property
+    def met(self) -> int:
+        """How many of its goals the variant meets."""
+        return sum(goal.met for goal in self.goals)
+
+    @property
+    def verdict(self) -> str:
+        """One line: ``meets 3 of 4 goals (misses p99 <= 200ms: 312 ms)``; without goals, the
+        metrics it is best in."""
+        if not self.goals:
+            best = ", ".join(describe_metric(key).label for key in self.best_in)
+            return "no goals set" + (f"; best {best}" if best else "")
+        if self.met == len(self.goals):
+            return {1: "meets its goal", 2: "meets both goals"}.get(
+                self.met, f"meets all {self.met} goals"
+            )
+        misses = "; ".join(
+            f"{goal.goal}: {goal.measured_text if goal.measured is not None else goal.note}"
+            for goal in self.goals
+            if not goal.met
+        )
+        return f"meets {self.met} of {len(self.goals)} goals (misses {misses})"
+
+
 def interval_of(
     variant: str,
     metric: str,
@@ -202,6 +243,8 @@ class Comparison:
     scenarios: dict[str, Scenario] = field(repr=False)
     source_text: str | None = field(default=None, repr=False)
     recovery: dict[str, CensoredMedian] = field(default_factory=dict)
+    base: str | None = None
+    """The variant that is the unmodified base scenario (None when it was left out)."""
 
     @property
     def metrics(self) -> list[str]:
@@ -218,7 +261,7 @@ class Comparison:
     def runs_of(self, variant: str) -> list[Replication]:
         """One variant's replications, in order."""
         self._check(variant)
-        return [r for r in self.runs if r.variant == variant]
+        return [r for r in self.runs if r.variant == self._name(variant)]
 
     def values(self, variant: str, metric: str) -> np.ndarray:
         """One metric over one variant's replications (NaN where a run has no value)."""
@@ -232,12 +275,14 @@ class Comparison:
     def interval(self, variant: str, metric: str) -> Interval:
         key = resolve_metric(metric, self.metrics)
         self._check(variant)
+        variant = self._name(variant)
         return next(i for i in self.intervals if i.variant == variant and i.metric == key)
 
     def difference(self, variant: str, metric: str) -> Difference | None:
         """The paired difference against the baseline (None for the baseline itself)."""
         key = resolve_metric(metric, self.metrics)
         self._check(variant)
+        variant = self._name(variant)
         return next((d for d in self.differences if d.variant == variant and d.metric == key), None)
 
     def best(self, metric: str) -> str | None:
@@ -252,6 +297,50 @@ class Comparison:
         (top, name), (second, _) = ranked[0], ranked[1]
         visible = about.format(top) != about.format(second)
         return name if about.better(top, second) and visible else None
+
+    def goals_of(self, variant: str) -> list[GoalResult]:
+        """One variant's goals, checked against its means over the replications."""
+        self._check(variant)
+        return [goal for goal in self.goals if goal.variant == self._name(variant)]
+
+    def ranking(self) -> list[Standing]:
+        """The variants best first: most goals met, then the better mean of :data:`TIE_BREAK`,
+        then file order; variants equal in both (as printed) share a rank."""
+        about = describe_metric(TIE_BREAK)
+        values = {
+            v: self.interval(v, TIE_BREAK).mean if TIE_BREAK in self.metrics else None
+            for v in self.variants
+        }
+        shown = [m for m in HEADLINE if m in self.metrics]
+        best = {m: self.best(m) for m in shown}
+
+        def key(variant: str) -> tuple[int, float]:
+            value = values[variant]
+            if value is None:
+                return -self._met(variant), math.inf
+            return -self._met(variant), -value if about.higher_is_better else value
+
+        ordered = sorted(self.variants, key=key)  # stable: file order among equals
+        standings: list[Standing] = []
+        for place, variant in enumerate(ordered, start=1):
+            previous = standings[-1] if standings else None
+            same = previous is not None and (
+                previous.met == self._met(variant)
+                and about.format(previous.tie_break) == about.format(values[variant])
+            )
+            standings.append(
+                Standing(
+                    previous.rank if same and previous else place,
+                    variant,
+                    tuple(self.goals_of(variant)),
+                    values[variant],
+                    tuple(m for m in shown if best[m] == variant),
+                )
+            )
+        return standings
+
+    def _met(self, variant: str) -> int:
+        return sum(goal.met for goal in self.goals_of(variant))
 
     def example(self, variant: str) -> RunResult | None:
         """Replication 0's full result for a variant (its time series, for timelines)."""
@@ -270,6 +359,11 @@ class Comparison:
                 "scenario": self.name,
                 "variants": list(self.variants),
                 "baseline": self.baseline,
+                "base": self.base,
+                "ranking": [
+                    {"rank": s.rank, "variant": s.variant, "met": s.met, "verdict": s.verdict}
+                    for s in self.ranking()
+                ],
                 "replications": self.replications,
                 "seed": self.seed,
                 "seeds": {v: [r.seed for r in self.runs_of(v)] for v in self.variants},
@@ -300,8 +394,12 @@ class Comparison:
         """The tidy rows as a pandas DataFrame (needs pandas)."""
         return _frame(self.rows())
 
+    def _name(self, variant: str) -> str:
+        """A variant's name here: ``base`` means the base, whatever it is called."""
+        return self.base if variant == BASE and self.base is not None else variant
+
     def _check(self, variant: str) -> None:
-        if variant not in self.variants:
+        if self._name(variant) not in self.variants:
             raise KeyError(f"{variant!r} is not a variant here; variants: {list(self.variants)}")
 
 
@@ -330,19 +428,27 @@ def scenario_set_of(
 def choose_variants(
     scenarios: ScenarioSet,
     variants: Sequence[str] | Mapping[str, Any] | None,
-    include_base: bool,
+    include_base: bool | None = None,
 ) -> list[str]:
-    """The variant names to run, in order, checked against the set."""
+    """The variant names to run, in order, checked against the set.
+
+    ``variants`` None: the base (under its name), then every declared variant; a mapping of
+    variants made up here: the base, then those; a list of names: exactly those (``base`` is
+    the base, run under its name). ``include_base`` True adds the base to a list too, False
+    leaves it out of the default set and of a mapping's.
+    """
+    listed = variants is not None and not isinstance(variants, Mapping)
     if variants is None:
-        names = scenarios.names
-    elif isinstance(variants, Mapping):
-        names = list(variants)
+        names = list(scenarios.compared)
     else:
-        names = list(variants)
-    if include_base and BASE not in names:
-        names = [BASE, *names]
+        names = [scenarios.base_name if n == BASE else n for n in variants]
+    add_base = include_base if listed else include_base is not False
+    if add_base and not any(scenarios.is_base(n) for n in names):
+        names.insert(0, scenarios.base_name)
+    if include_base is False and not listed:
+        names = [n for n in names if not scenarios.is_base(n)]
     if not names:
-        raise ScenarioError(["no variants to run; name at least one"])
+        raise ScenarioError(["no variants to run; name at least one (or keep the base)"])
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
         raise ScenarioError([f"variant(s) named twice: {', '.join(duplicates)}"])
@@ -367,15 +473,17 @@ def compare(
     executor: ExecutorSpec = None,
     scheduler: str | None = None,
     progress: bool | None = None,
-    include_base: bool = False,
+    include_base: bool | None = None,
     common_random_numbers: bool = True,
     confidence: float = 0.95,
 ) -> Comparison:
     """Run each variant ``replications`` times and compare them with the baseline.
 
     ``scenario``: a file path, a Scenario or a ScenarioSet. ``variants``: names of declared
-    variants (``"base"`` is the unmodified scenario), a mapping name -> overrides for variants made
-    up here, or None for every declared variant. ``executor``: see
+    variants (``"base"`` or the base's name: the unmodified scenario), a mapping name ->
+    overrides for variants made up here (run after the base), or None for the base and every
+    declared variant; ``include_base`` True adds the base to a list of names, False leaves it
+    out (see :func:`choose_variants`). ``executor``: see
     :data:`simulator.experiment.executors.ExecutorSpec` (default: a process pool on every core);
     ``scheduler``: a Dask scheduler address instead. ``common_random_numbers=False`` gives every
     variant seeds of its own (only to show what CRN buys).
@@ -457,13 +565,16 @@ def summarise(
             for name in names
             if (found := recovery_of(by_variant[name], confidence)) is not None
         },
+        base=next((name for name in names if scenarios.is_base(name)), None),
     )
 
 
 __all__ = [
+    "TIE_BREAK",
     "Comparison",
     "Difference",
     "Interval",
+    "Standing",
     "compare",
     "resolve_metric",
 ]

@@ -238,15 +238,15 @@ def sweep(
     confidence: float = 0.95,
 ) -> SweepResult:
     """Run every point of the grid ``params`` (key -> values, or ``"KEY=V1,V2"`` strings), for
-    each of ``variants`` (default: the base alone; ``["all"]``: every declared variant),
-    ``replications`` times each.
+    each of ``variants`` (default: the base alone; ``["all"]``: the base and every declared
+    variant), ``replications`` times each.
     """
     scenarios = scenario_set_of(scenario)
     grid = _params(params)
     if variants is None:
         names = [BASE]
     elif list(variants) == ["all"]:
-        names = scenarios.names
+        names = scenarios.compared
     else:
         names = list(variants)
     for name in names:

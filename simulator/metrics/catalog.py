@@ -12,7 +12,8 @@ Units, and how a value is written:
 - work (seconds of work done): ``2.73 s``;
 - ratio (0..1): ``99.10 %``; a difference of two ratios in percentage points, ``+1.25 pp``;
 - rate: ``184.2 req/s``; times (attempts per request): ``1.420x``;
-- count: ``12,000``; number: ``0.25``.
+- count: ``12,000``; number: ``0.25``;
+- an interval beside its mean: ``± 0.8`` (half its width, in the unit the mean prints in).
 
 Thousands are grouped (``1,234.5 req/s``) and a value that rounds to zero prints without a sign
 of its own (``+0.00 s``, never ``-0.00 s``).
@@ -112,6 +113,29 @@ class Unit:
         ends = ", ".join(unit.number(v, difference) for v in (low, high))
         return f"[{ends}]{unit.suffix(difference)}"
 
+    def format_spread(
+        self,
+        mean: float | None,
+        low: float | None,
+        high: float | None,
+        difference: bool = False,
+    ) -> str:
+        """An interval beside its mean: ``± 0.8`` when it is symmetric about the mean, else
+        ``[45.1, 53.3]``; ``-`` without one. It is in the unit the mean prints in, without the
+        symbol, unless it needs the larger one (``+500.0 ms`` beside ``± 6.35 s``)."""
+        values = (mean, low, high)
+        if any(v is None or not math.isfinite(v) for v in values):
+            return "-"
+        assert mean is not None and low is not None and high is not None
+        symmetric = math.isclose(mean - low, high - mean, rel_tol=1e-6, abs_tol=1e-12)
+        half = (high - low) / 2
+        unit = self.scaled([mean, half] if symmetric else [mean, low, high])
+        if symmetric:
+            text = "± " + unit.number(half)
+        else:
+            text = f"[{unit.number(low, difference)}, {unit.number(high, difference)}]"
+        return text if unit is self.scaled([mean]) else text + unit.suffix(difference)
+
     def chart_scale(
         self, values: Sequence[float | None], difference: bool = False
     ) -> tuple[float, str]:
@@ -155,6 +179,16 @@ class Metric:
     ) -> str:
         """An interval of this metric in its unit (see :meth:`Unit.format_interval`)."""
         return self.unit.format_interval(low, high, difference)
+
+    def format_spread(
+        self,
+        mean: float | None,
+        low: float | None,
+        high: float | None,
+        difference: bool = False,
+    ) -> str:
+        """An interval beside its mean (see :meth:`Unit.format_spread`)."""
+        return self.unit.format_spread(mean, low, high, difference)
 
     def better(self, a: float, b: float) -> bool:
         """Whether value ``a`` is strictly better than ``b`` (never, for a metric without a

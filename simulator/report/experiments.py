@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import io
+import re
+import textwrap
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -11,10 +13,9 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
-from simulator.analysis.goals import goals_text
-from simulator.experiment.compare import Comparison
+from simulator.experiment.compare import TIE_BREAK, Comparison
 from simulator.experiment.sweep import SweepResult
-from simulator.metrics.catalog import HEADLINE, describe_metric
+from simulator.metrics.catalog import GOALS, HEADLINE, describe_metric
 from simulator.report.files import PNG_DPI, csv_cell
 from simulator.report.outdir import OutputDir
 from simulator.report.text import safe_name, text_table
@@ -51,53 +52,139 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
+WIDTH = 100
+"""The terminal columns a comparison fits in (with variant names of up to about 30 characters)."""
+
+
 def comparison_metrics(comparison: Comparison) -> list[str]:
-    """The metrics shown in tables: the headline ones, then attempts per request at each hop."""
-    shown = [m for m in HEADLINE if m in comparison.metrics]
-    return shown + [f"{hop}.amplification" for hop in comparison.hops]
+    """The metrics a comparison's tables consider: the headline ones, those the goals name, then
+    attempts per request at each hop."""
+    named = [GOALS[goal.metric].key for goal in comparison.goals]
+    shown = [m for m in [*HEADLINE, *named] if m in comparison.metrics]
+    return list(dict.fromkeys(shown + [f"{hop}.amplification" for hop in comparison.hops]))
+
+
+def _mean_text(comparison: Comparison, variant: str, key: str) -> str:
+    """A variant's mean of a metric as printed, with how many replications had no value."""
+    found = comparison.interval(variant, key)
+    text = describe_metric(key).format(found.mean)
+    total = found.n + found.missing
+    return text + (f" ({found.missing} of {total} without)" if found.missing else "")
+
+
+def constant_metrics(comparison: Comparison) -> dict[str, str]:
+    """Metric -> the mean every variant has, as printed, for the metrics that do not tell the
+    variants apart (none when there is only one variant)."""
+    if len(comparison.variants) < 2:
+        return {}
+    constant = {}
+    for key in comparison_metrics(comparison):
+        means = {_mean_text(comparison, v, key) for v in comparison.variants}
+        if len(means) == 1:
+            constant[key] = means.pop()
+    return constant
+
+
+def variant_label(comparison: Comparison, variant: str) -> str:
+    """A variant's name, marked ``(base)`` when it is the unmodified scenario."""
+    return f"{variant} (base)" if variant == comparison.base else variant
 
 
 def comparison_headers(comparison: Comparison) -> list[str]:
-    """The column headers of :func:`comparison_rows`, at the comparison's confidence level."""
-    level = f"{comparison.confidence:.0%}"
-    return [
-        "metric",
-        "variant",
-        "mean",
-        f"{level} CI",
-        "vs baseline",
-        f"{level} CI of difference",
-        "",
-    ]
+    """The column headers of the rows of :func:`comparison_blocks`."""
+    level = f"{comparison.confidence:.0%} CI"
+    return ["variant", "mean", level, "vs baseline", level, ""]
 
 
-def comparison_rows(comparison: Comparison) -> list[list[str]]:
-    """Rows of metric, variant, mean, interval, difference vs baseline, its interval (``*`` if it
-    excludes 0), and ``best`` on the row of the variant with the best mean."""
-    rows = []
+def comparison_blocks(comparison: Comparison) -> list[tuple[str, list[list[str]]]]:
+    """One (metric label, rows) block per metric that differs between variants; a row holds the
+    variant, its mean, the interval beside it, the paired difference against the baseline, its
+    interval (``*`` if it excludes 0), and ``best`` for the variant with the best mean."""
+    constant = constant_metrics(comparison)
+    blocks = []
     for key in comparison_metrics(comparison):
+        if key in constant:
+            continue
         about = describe_metric(key)
         best = comparison.best(key)
-        label = about.label
+        rows = []
         for variant in comparison.variants:
             found = comparison.interval(variant, key)
-            mean = about.format(found.mean)
-            if found.missing:
-                mean += f" ({found.missing_note})"
             difference = comparison.difference(variant, key)
             if difference is None:
                 diff, diff_ci = "baseline", ""
             else:
                 diff = about.format(difference.mean, difference=True)
-                diff_ci = about.format_interval(difference.low, difference.high, difference=True)
+                diff_ci = about.format_spread(
+                    difference.mean, difference.low, difference.high, difference=True
+                )
                 if difference.significant:
                     diff_ci += " *"
-            interval = about.format_interval(found.low, found.high)
             rows.append(
-                [label, variant, mean, interval, diff, diff_ci, "best" if variant == best else ""]
+                [
+                    variant_label(comparison, variant),
+                    _mean_text(comparison, variant, key),
+                    about.format_spread(found.mean, found.low, found.high),
+                    diff,
+                    diff_ci,
+                    "best" if variant == best else "",
+                ]
             )
-            label = ""
-    return rows
+        blocks.append((about.label, rows))
+    return blocks
+
+
+def ranking_title(comparison: Comparison) -> str:
+    """What the ranking orders by."""
+    tie_break = describe_metric(TIE_BREAK).label
+    if comparison.goals:
+        return f"ranking: most goals met, then the higher {tie_break}"
+    return f"ranking by {tie_break} (the scenario sets no goals)"
+
+
+def ranking_headers() -> list[str]:
+    """The column headers of :func:`ranking_rows`."""
+    return ["rank", "variant", describe_metric(TIE_BREAK).label, "verdict"]
+
+
+def ranking_rows(comparison: Comparison) -> list[list[str]]:
+    """One row per variant, best first: its rank, name, goodput and one-line verdict."""
+    about = describe_metric(TIE_BREAK)
+    return [
+        [
+            f"{standing.rank}.",
+            variant_label(comparison, standing.variant),
+            about.format(standing.tie_break),
+            standing.verdict,
+        ]
+        for standing in comparison.ranking()
+    ]
+
+
+_GOAL_SPACE = re.compile(r" (?=[<>=!]=? )|(?<=[<>=]) ")
+"""The spaces around a goal's comparison, which a wrapped verdict keeps on one line."""
+_NO_BREAK = "\xa0"
+
+
+def _wrapped_last_column(headers: list[str], rows: list[list[str]], width: int) -> list[list[str]]:
+    """Rows whose last cell is wrapped (onto rows of its own) to keep the table in ``width``."""
+    used = sum(max(len(h), *(len(r[i]) for r in rows)) + 2 for i, h in enumerate(headers[:-1]))
+    room = max(width - used, 30)
+    wrapped = []
+    for row in rows:
+        kept = _GOAL_SPACE.sub(_NO_BREAK, row[-1])  # "p99 <= 2s" is not split across lines
+        pieces = textwrap.wrap(kept, room, subsequent_indent="  ", break_on_hyphens=False)
+        pieces = [piece.replace(_NO_BREAK, " ") for piece in pieces or [""]]
+        wrapped.append([*row[:-1], pieces[0]])
+        wrapped += [[*([""] * (len(row) - 1)), piece] for piece in pieces[1:]]
+    return wrapped
+
+
+def _paragraph(text: str, indent: str = "") -> list[str]:
+    """Text wrapped to the terminal width."""
+    return textwrap.wrap(
+        text, WIDTH, subsequent_indent=indent, break_on_hyphens=False, break_long_words=False
+    )
 
 
 def recovery_headers(comparison: Comparison) -> list[str]:
@@ -118,7 +205,9 @@ def recovery_rows(comparison: Comparison) -> list[list[str]]:
             interval = f"[{about.format(found.low)}, unbounded)"
         else:
             interval = about.format_interval(found.low, found.high)
-        rows.append([variant, f"{found.events} of {found.n}", median, interval])
+        rows.append(
+            [variant_label(comparison, variant), f"{found.events} of {found.n}", median, interval]
+        )
     return rows
 
 
@@ -129,25 +218,53 @@ RECOVERY_NOTE = (
 
 
 def comparison_text(comparison: Comparison) -> str:
-    """The comparison as terminal tables: means with intervals, paired differences, goals."""
+    """The comparison for a terminal, within :data:`WIDTH` columns: the ranking against the
+    goals with a verdict per variant, then the means and paired differences of each metric that
+    differs between the variants."""
     level = f"{comparison.confidence:.0%}"
     crn = "common random numbers" if comparison.common_random_numbers else "independent seeds"
     seeds = [r.seed for r in comparison.runs_of(comparison.baseline)]
+    baseline = safe_name(comparison.baseline)
+    if comparison.baseline == comparison.base:
+        baseline += " (the base scenario, as written)"
+    elif comparison.base is not None:
+        baseline += f"; base: {safe_name(comparison.base)}"
     lines = [
         f"{safe_name(comparison.name)}: {len(comparison.variants)} variant(s) x "
         f"{comparison.replications} replication(s), seeds {seeds[0]}..{seeds[-1]} ({crn})",
-        f"baseline: {safe_name(comparison.baseline)}   (* = the {level} interval of the difference "
-        "excludes 0; best = the best mean)",
+        f"baseline: {baseline}",
         "",
+        ranking_title(comparison) + ":",
     ]
-    lines += text_table(comparison_headers(comparison), comparison_rows(comparison), left=2)
+    headers, rows = ranking_headers(), ranking_rows(comparison)
+    for column in (0, 2):  # the rank and the goodput, right-aligned in flush-left columns
+        width = max(len(headers[column]), *(len(row[column]) for row in rows))
+        for row in rows:
+            row[column] = row[column].rjust(width)
+    lines += text_table(headers, _wrapped_last_column(headers, rows, WIDTH), left=4)
+    lines += [""]
+    lines += _paragraph(
+        f"mean over the replications ± half its {level} CI; vs baseline: the mean difference "
+        "paired by seed (of ratios in percentage points, pp), * when its CI excludes 0"
+    )
+    blocks = comparison_blocks(comparison)
+    if blocks:
+        table = text_table(
+            comparison_headers(comparison),
+            [["  " + row[0], *row[1:]] for _, rows in blocks for row in rows],
+        )
+        lines += ["", *table[:2]]
+        body = iter(table[2:])
+        for label, rows in blocks:
+            lines += [safe_name(label), *(next(body) for _ in rows)]
+    constant = constant_metrics(comparison)
+    if constant:
+        same = "; ".join(f"{describe_metric(k).label} {v}" for k, v in constant.items())
+        lines += ["", *_paragraph(f"the same in every variant: {same}", "  ")]
     if comparison.recovery:
         lines += ["", "recovery after the last fault:"]
-        lines += text_table(recovery_headers(comparison), recovery_rows(comparison))
-        lines += [RECOVERY_NOTE]
-    goals = goals_text(list(comparison.goals))
-    if goals:
-        lines += ["", goals]
+        lines += text_table(recovery_headers(comparison), recovery_rows(comparison), left=2)
+        lines += _paragraph(RECOVERY_NOTE.replace("\n", " "))
     return "\n".join(lines)
 
 
@@ -280,8 +397,12 @@ def write_sweep(result: SweepResult, out: Path, metric: str, charts: bool = True
 
 
 __all__ = [
+    "WIDTH",
+    "comparison_blocks",
     "comparison_text",
+    "constant_metrics",
     "figure_png",
+    "ranking_rows",
     "stage_comparison",
     "stage_sweep",
     "sweep_chart_names",

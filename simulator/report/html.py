@@ -23,9 +23,13 @@ from simulator.experiment.sweep import SweepResult
 from simulator.metrics.catalog import COUNT, HEADLINE, describe_metric
 from simulator.report.experiments import (
     RECOVERY_NOTE,
+    comparison_blocks,
     comparison_charts,
     comparison_headers,
-    comparison_rows,
+    constant_metrics,
+    ranking_headers,
+    ranking_rows,
+    ranking_title,
     recovery_headers,
     recovery_rows,
     stage_comparison,
@@ -268,6 +272,7 @@ def _comparison_page(comparison: Comparison, folder: OutputDir) -> Page:
     page.facts(
         {
             "variants": ", ".join(comparison.variants),
+            "base (the scenario as written)": comparison.base or "left out",
             "baseline": comparison.baseline,
             "replications": comparison.replications,
             "seeds": (
@@ -278,17 +283,9 @@ def _comparison_page(comparison: Comparison, folder: OutputDir) -> Page:
             "confidence level": f"{comparison.confidence:.0%} (Student t)",
         }
     )
+    _ranking_section(page, comparison)
     _goals_section(page, comparison.goals, per_variant=True)
-    level = f"{comparison.confidence:.0%}"
-    page.heading("Means and paired differences")
-    page.paragraph(
-        f"Each mean is over the replications; the {level} interval is a Student t interval, "
-        "cut to the values the metric can take (never below 0; a ratio at most 100 %). "
-        "The difference is variant minus baseline, paired by seed (of two ratios, in percentage "
-        "points, pp); * marks an interval that excludes zero; best marks the best mean, for a "
-        "metric where more or less is better."
-    )
-    page.table(comparison_headers(comparison), comparison_rows(comparison), left=2)
+    _means_section(page, comparison)
     if comparison.recovery:
         page.heading("Recovery after the last fault")
         page.paragraph(RECOVERY_NOTE.replace("\n", " "))
@@ -313,6 +310,40 @@ def _comparison_page(comparison: Comparison, folder: OutputDir) -> Page:
         comparison.scenarios[comparison.baseline].model_dump(mode="json"),
     )
     return page
+
+
+def _ranking_section(page: Page, comparison: Comparison) -> None:
+    """The variants best first, each with its one-line verdict."""
+    page.heading("Ranking")
+    title = ranking_title(comparison)
+    page.paragraph(title[:1].upper() + title[1:] + ".")
+    rows = [[*row[:-1], (row[-1], "text")] for row in ranking_rows(comparison)]
+    page.table(ranking_headers(), rows, left=2)
+
+
+def _means_section(page: Page, comparison: Comparison) -> None:
+    """Means and paired differences of the metrics that differ between the variants."""
+    level = f"{comparison.confidence:.0%}"
+    page.heading("Means and paired differences")
+    page.paragraph(
+        f"Each mean is over the replications, with its {level} Student t interval beside it "
+        "(± half its width). The difference is variant minus baseline, paired by seed (of two "
+        "ratios, in percentage points, pp); * marks an interval that excludes zero; best marks "
+        "the best mean, for a metric where more or less is better."
+    )
+    rows = [
+        [label if i == 0 else "", *row]
+        for label, block in comparison_blocks(comparison)
+        for i, row in enumerate(block)
+    ]
+    page.table(["metric", *comparison_headers(comparison)], rows, left=2)
+    constant = constant_metrics(comparison)
+    if constant:
+        page.paragraph(
+            "The same in every variant (left out above): "
+            + "; ".join(f"{describe_metric(k).label} {v}" for k, v in constant.items())
+            + "."
+        )
 
 
 def write_sweep_report(result: SweepResult, out: Path, metric: str) -> list[Path]:

@@ -343,6 +343,22 @@ Fault = Annotated[
 FAULT_KINDS = ("latency", "errors", "outage", "crash", "brownout", "hang")
 
 
+def _not_blank(name: str | None) -> str | None:
+    if name is not None and not name.strip():
+        raise ValueError("a name must not be blank")
+    return name
+
+
+class BaseName(ConfigModel):
+    """How the unmodified scenario is called among its variants (``[base] name = "opossum"``)."""
+
+    name: Annotated[str | None, AfterValidator(_not_blank)] = Field(
+        None,
+        max_length=100,
+        description="the base scenario's name in comparisons (default: the scenario's name)",
+    )
+
+
 class Scenario(ConfigModel):
     """A whole simulation: services, network, workload, faults, and how long to run."""
 
@@ -374,6 +390,9 @@ class Scenario(ConfigModel):
         default_factory=dict,
         max_length=100,
         description="named variants: each a table of overrides deep-merged into this scenario",
+    )
+    base: BaseName = Field(
+        default_factory=BaseName, description="the base scenario as a variant: its name"
     )
 
     @model_validator(mode="after")

@@ -2,8 +2,12 @@
 
 A file may declare ``[variants."NAME"]`` tables. Each is a set of overrides *deep-merged* into the
 base scenario: tables are merged key by key, everything else (numbers, strings, and lists such as
-``faults`` or a route's ``steps``) is replaced whole. The base itself is the variant named
-``base``; a declared variant may not take that name.
+``faults`` or a route's ``steps``) is replaced whole.
+
+The base itself is a variant too: a comparison runs it first, under its own name (see
+:attr:`ScenarioSet.base_name`): the file's ``[base] name``, else the name of a declared variant
+without overrides (it stands for the base, which is then not run twice), else the scenario's
+``name``. ``base`` always names it as well, so no declared variant may take that name.
 
 Sweeps use the same machinery with one key at a time: :func:`parse_key` reads a dotted path such
 as ``services.db.connections`` or ``policies."gateway->auth".retry.max_attempts`` (TOML quoting;
@@ -76,19 +80,42 @@ class ScenarioSet:
         """The declared variant names in order, or ``["base"]`` when the file declares none."""
         return list(self.variants) or [BASE]
 
+    @property
+    def stand_in(self) -> str | None:
+        """The first declared variant without overrides: it is the base under another name."""
+        return next((name for name, table in self.overrides.items() if not table), None)
+
+    @property
+    def base_name(self) -> str:
+        """The base's name among the variants: ``[base] name``, else the declared variant that
+        stands in for it, else the scenario's name (``base`` if a variant already has that)."""
+        named = self.base.base.name or self.stand_in or self.base.name
+        return BASE if named in self.variants and named != self.stand_in else named
+
+    @property
+    def compared(self) -> list[str]:
+        """The variants a comparison runs by default: the base first, then the declared ones (a
+        stand-in for the base takes its place in the file's order instead)."""
+        declared = list(self.variants)
+        return declared if self.stand_in else [self.base_name, *declared]
+
+    def is_base(self, name: str) -> bool:
+        """Whether ``name`` names the unmodified base (``base``, its name, or its stand-in)."""
+        return name in (BASE, self.base_name)
+
     def scenario(self, name: str) -> Scenario:
-        """The scenario of one variant (``"base"``: the unmodified base)."""
-        if name == BASE:
+        """The scenario of one variant (``"base"`` or the base's name: the unmodified base)."""
+        if self.is_base(name):
             return self.base
         if name not in self.variants:
-            known = ", ".join(repr(n) for n in [BASE, *self.variants])
+            known = ", ".join(repr(n) for n in dict.fromkeys([self.base_name, *self.variants]))
             raise ScenarioError([f"variant {name!r} is not declared; known: {known}"])
         return self.variants[name]
 
     def raw_of(self, name: str) -> dict[str, Any]:
         """The merged data of one variant (before validation), without the ``variants`` table."""
         base = {k: v for k, v in self.raw.items() if k != "variants"}
-        if name == BASE:
+        if self.is_base(name):
             return copy.deepcopy(base)
         self.scenario(name)  # raises for unknown names
         return variant_data(base, name, self.overrides[name])
@@ -99,6 +126,7 @@ def variant_data(base: Mapping[str, Any], name: str, override: Mapping[str, Any]
     the override names itself."""
     merged = deep_merge(base, override)
     merged.pop("variants", None)
+    merged.pop("base", None)
     if "name" not in override:
         merged["name"] = f"{base.get('name', 'scenario')} [{name}]"
     return merged
@@ -117,6 +145,8 @@ def _check_override(name: str, override: Any) -> list[str]:
         return [f"{where}: must be a table of overrides, not {type(override).__name__}"]
     if "variants" in override:
         return [f"{where}.variants: variants cannot declare variants of their own"]
+    if "base" in override:
+        return [f"{where}.base: only the base scenario names itself ([base] name = ...)"]
     try:
         check_depth(override, where)
     except ScenarioError as error:
@@ -152,9 +182,27 @@ def scenario_set(
             variants[name] = parse_scenario(variant_data(plain, name, override))
         except ScenarioError as error:
             problems += _prefixed(name, error.problems)
+    problems += _base_name_problems(base, overrides)
     if problems:
         raise ScenarioError(problems)
     return ScenarioSet(base, variants, dict(data), text, source, overrides)
+
+
+def _base_name_problems(base: Scenario, overrides: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """Problems with ``[base] name``: the name of a declared variant, or given while a variant
+    without overrides already stands for the base."""
+    named = base.base.name
+    if named is None:
+        return []
+    if named in overrides:
+        return [f"base.name: {named!r} is also a declared variant; give the base another name"]
+    empty = [name for name, table in overrides.items() if not table]
+    if empty:
+        return [
+            f"base.name: variant {empty[0]!r} has no overrides, so it already is the base; "
+            "drop one of the two names"
+        ]
+    return []
 
 
 def loads_scenario_set(text: str, source: str = "<string>") -> ScenarioSet:

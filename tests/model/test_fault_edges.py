@@ -90,7 +90,9 @@ def test_a_hop_without_propagation_does_not_pass_the_deadline_on():
     # auth is told the gateway's deadline; auth->db has no policy, so db must not see it: db
     # serves every call (late answers are wasted), and answers no deadline_exceeded.
     s = run(DEADLINE_INLINE)
-    assert s["edges"]["gateway->auth"]["outcomes"]["timeout"] + s["edges"]["gateway->auth"][
-        "outcomes"
-    ]["deadline_exceeded"] > 50
+    assert (
+        s["edges"]["gateway->auth"]["outcomes"]["timeout"]
+        + s["edges"]["gateway->auth"]["outcomes"]["deadline_exceeded"]
+        > 50
+    )
     assert s["services"]["db"]["answered"]["deadline_exceeded"] == 0

@@ -29,7 +29,9 @@ route = "GET /x"
 
 
 def test_21_services_with_a_million_buckets_are_refused_with_the_bucket_to_use():
-    with pytest.raises(ScenarioError, match=r"25,000,000 time-series cells.*bucket of at least 5 s"):
+    with pytest.raises(
+        ScenarioError, match=r"25,000,000 time-series cells.*bucket of at least 5 s"
+    ):
         loads_scenario(many_services(21, "1000000s"))
 
 
