@@ -13,7 +13,7 @@ import simulator
 from simulator.analysis.goals import evaluate
 from simulator.experiment import run_metrics
 from simulator.experiment.compare import compare, interval_of
-from simulator.report.experiments import comparison_rows, comparison_text, recovery_rows
+from simulator.report.experiments import comparison_blocks, comparison_text, recovery_rows
 from simulator.report.text import summary_text
 from simulator.scenario.variants import load_scenario_set
 from tests.conftest import SCENARIOS
@@ -87,31 +87,35 @@ def test_summary_says_which_rule_was_applied():
 
 
 def test_a_compare_with_censored_replications(tmp_path):
-    # A run that ends 8 s after the fault: a replication recovering later than 3 s cannot hold
-    # for 5 s before the end, so it is censored.
+    # A run that ends 7 s after the fault: a replication recovering later than 2 s cannot hold
+    # for 5 s before the end, so it is censored ("no retry" recovers at 2 s or 3 s by seed,
+    # "retry + budget" at 3 s in every seed).
     short = tmp_path / "short.toml"
-    short.write_text(RETRIES.read_text().replace('duration = "60s"', 'duration = "38s"'))
+    short.write_text(RETRIES.read_text().replace('duration = "60s"', 'duration = "37s"'))
     comparison = compare(
         short, ["no retry", "retry + budget"], replications=8, seed=1, executor="serial"
     )
-    values = comparison.values("retry + budget", "recovery_s")
+    values = comparison.values("no retry", "recovery_s")
     assert 0 < np.isnan(values).sum() < values.size  # some recovered, some did not
-    found = comparison.interval("retry + budget", "recovery_s")
+    found = comparison.interval("no retry", "recovery_s")
     assert found.missing_note == f"recovered in {found.n} of 8"
     assert found.low is not None and found.low >= 0
     for interval in comparison.intervals:
         assert interval.low is None or interval.low >= 0
-    median = comparison.recovery["retry + budget"]
+    median = comparison.recovery["no retry"]
     assert median.events == found.n and median.censored == found.missing
     assert median.median is not None and median.low is not None and median.low >= 0
     rows = {row[0]: row for row in recovery_rows(comparison)}
-    assert rows["retry + budget"][1] == f"{found.n} of 8"
-    assert rows["no retry"][1:] == ["8 of 8", "3.00 s", "[3.00, 3.00] s"]
+    assert rows["no retry (base)"][1] == f"{found.n} of 8"
+    assert rows["retry + budget"][1:3] == ["0 of 8", "not reached"]
     assert any(
-        f"(recovered in {found.n} of 8)" in cell for r in comparison_rows(comparison) for cell in r
+        f"(recovered in {found.n} of 8)" in cell
+        for _, rows in comparison_blocks(comparison)
+        for r in rows
+        for cell in r
     )
     assert "censored" in comparison_text(comparison)
-    assert comparison.to_dict()["recovery"]["retry + budget"]["events"] == found.n
+    assert comparison.to_dict()["recovery"]["no retry"]["events"] == found.n
 
 
 def test_an_interval_of_a_time_never_reaches_below_zero():

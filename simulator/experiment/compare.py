@@ -91,7 +91,7 @@ class Interval:
             return ""
         if self.metric == "recovery_s":
             return f"recovered in {self.n} of {self.n + self.missing}"
-        return f"{self.missing} without"
+        return f"{self.missing} of {self.n + self.missing} without"
 
     def covers(self, value: float) -> bool:
         """Whether ``value`` lies in [low, high]; raises when there is no interval (n < 2)."""

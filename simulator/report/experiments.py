@@ -68,8 +68,7 @@ def _mean_text(comparison: Comparison, variant: str, key: str) -> str:
     """A variant's mean of a metric as printed, with how many replications had no value."""
     found = comparison.interval(variant, key)
     text = describe_metric(key).format(found.mean)
-    total = found.n + found.missing
-    return text + (f" ({found.missing} of {total} without)" if found.missing else "")
+    return text + (f" ({found.missing_note})" if found.missing else "")
 
 
 def constant_metrics(comparison: Comparison) -> dict[str, str]:
