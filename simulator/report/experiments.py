@@ -102,8 +102,8 @@ def comparison_blocks(comparison: Comparison) -> list[tuple[str, list[list[str]]
     constant = constant_metrics(comparison)
     blocks = []
     for key in comparison_metrics(comparison):
-        if key in constant:
-            continue
+        if key in constant or (key == "recovery_s" and comparison.recovery):
+            continue  # recovery is censored: its own table, never a mean (docs/recovery.md)
         about = describe_metric(key)
         best = comparison.best(key)
         rows = []
