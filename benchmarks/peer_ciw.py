@@ -1,4 +1,4 @@
-"""Peer: our simulator against ciw on the same tandem of three M/M/c stations.
+"""(Superseded by speed.py, which runs ciw in the same rounds.) Peer: our simulator against ciw on the same tandem of three M/M/c stations.
 
 Both simulate Poisson arrivals (rate 300/s) through three stations in series (c = 4, 8, 6 servers,
 mean service 10 ms, 20 ms, 15 ms; rho about 0.75 each) for 200 simulated seconds. Prints
