@@ -36,6 +36,7 @@ HERE = Path(__file__).parent
 TANDEM_RATE = 1000.0
 TANDEM = [(8, 0.001), (8, 0.004), (4, 0.003)]  # (servers, mean service time)
 DURATION = {"chain": 60.0, "tandem": 20.0}
+VALGRIND = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null"]
 
 
 def tandem_scenario(duration: float) -> simulator.Scenario:
@@ -162,8 +163,7 @@ def instructions(name: str, short: float, long: float) -> float:
     counts = []
     for duration in (short, long):
         done = subprocess.run(
-            ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable]
-            + [__file__, "--child", name, str(duration)],
+            [*VALGRIND, sys.executable, __file__, "--child", name, str(duration)],
             capture_output=True,
             text=True,
             check=True,
