@@ -18,6 +18,7 @@ from simulator.metrics.recorder import (
     Recorder,
     RouteStats,
     outcome_matrix,
+    series_bucket,
 )
 from simulator.model.tracing import Trace, TraceSampler
 from simulator.model.world import Simulation
@@ -82,6 +83,10 @@ def run(
     ``tracer``: keep this sample of request traces (see :func:`trace`); tracing changes nothing
     else in the run.
     """
+    asked = scenario.bucket
+    coarse = series_bucket(scenario.duration, asked)
+    if coarse != asked:
+        scenario = scenario.model_copy(update={"bucket": coarse})
     simulation = Simulation(scenario, seed, tracer)
     if progress is None:
         expected = scenario.workload.peak_rate * scenario.duration
@@ -101,11 +106,14 @@ def run(
             recorder = simulation.run(progress=lambda now: bar.update(now - bar.n), chunks=1000)
     else:
         recorder = simulation.run()
-    return freeze(scenario, simulation.seed, recorder)
+    return freeze(scenario, simulation.seed, recorder, asked_bucket=asked)
 
 
-def freeze(scenario: Scenario, seed: int, recorder: Recorder) -> RunResult:
-    """Turn a finished recorder into an immutable result (reads the recorder, changes nothing)."""
+def freeze(
+    scenario: Scenario, seed: int, recorder: Recorder, asked_bucket: float | None = None
+) -> RunResult:
+    """Turn a finished recorder into an immutable result (reads the recorder, changes nothing);
+    ``asked_bucket``: the scenario's bucket width when the run coarsened it."""
     times = np.arange(recorder.n_buckets, dtype=float) * scenario.bucket
     series: dict[str, np.ndarray] = {"time": times}
     summary: dict[str, Any] = {
@@ -114,6 +122,12 @@ def freeze(scenario: Scenario, seed: int, recorder: Recorder) -> RunResult:
         "seed": seed,
         "duration_s": _num(scenario.duration),
         "warmup_s": _num(scenario.warmup),
+        "bucket_s": _num(scenario.bucket),
+        **(
+            {"bucket_asked_s": _num(asked_bucket)}
+            if asked_bucket is not None and asked_bucket != scenario.bucket
+            else {}
+        ),
         **client_summary(scenario, recorder.client, series),
         "services": service_summaries(scenario, recorder, times, series),
         "edges": edge_summaries(scenario, recorder, times, series),

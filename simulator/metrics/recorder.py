@@ -25,6 +25,19 @@ def n_buckets_for(duration: float, bucket: float) -> int:
     return max(1, math.ceil(duration / bucket - 1e-9))
 
 
+MAX_SERIES_BUCKETS = 10_000
+"""Time series keep at most this many buckets, so memory and per-request cost stay flat however
+long the simulated time (docs/scenario-format.md, ``bucket``)."""
+
+
+def series_bucket(duration: float, bucket: float) -> float:
+    """The bucket width a run uses: the scenario's, doubled as often as needed to keep the series
+    within :data:`MAX_SERIES_BUCKETS` buckets (a 1e6 s run at 1 s buckets uses 128 s ones)."""
+    while n_buckets_for(duration, bucket) > MAX_SERIES_BUCKETS:
+        bucket *= 2
+    return bucket
+
+
 # Per-edge policy counters, in the order they appear in summaries.
 EDGE_COUNTERS = (
     "attempts",

@@ -8,6 +8,7 @@ from typing import Any
 
 from simulator.experiment.result import RunResult
 from simulator.metrics.catalog import COUNT, DURATION, describe_metric
+from simulator.metrics.recorder import MAX_SERIES_BUCKETS
 from simulator.report.tables import run_tables
 
 # C0 and C1 controls, DEL, line and paragraph separators and the bidi overrides: what can move
@@ -85,6 +86,11 @@ def summary_text(result: RunResult) -> str:
         if s["success_ratio"] is not None
         else f"{ratio.label}: -   (nothing completed)",
     ]
+    if "bucket_asked_s" in s:
+        lines.append(
+            f"time series in {s['bucket_s']:g} s buckets (asked {s['bucket_asked_s']:g} s; "
+            f"at most {MAX_SERIES_BUCKETS:,} buckets are kept)"
+        )
     for table in run_tables(s):
         lines += ["", *text_table(table.headers, table.rows)]
     recovery = recovery_lines(s.get("recovery", {}))
