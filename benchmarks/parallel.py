@@ -27,7 +27,11 @@ version = 1
 name = "tiny"
 duration = "1s"
 [workload]
+target = "s"
+route = "r"
 rate = 10
+[services.s.routes.r]
+steps = [{ work = "1ms" }]
 """
 
 
