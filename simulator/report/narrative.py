@@ -19,10 +19,9 @@ from typing import Any
 
 import numpy as np
 
-from simulator.experiment.result import RunResult
+from simulator.experiment.result import RunResult, breaker_periods
 from simulator.hops import Hop
-from simulator.metrics.catalog import COUNT, DURATION, RATE, RATIO, WORK
-from simulator.report.tables import breaker_periods, seconds_at
+from simulator.metrics.catalog import COUNT, DURATION, RATE, RATIO, WORK, moment
 
 SATURATED = 0.95
 """A service is saturated in a time bucket when its workers are busy this share of it."""
@@ -60,7 +59,7 @@ def story(summary: Mapping[str, Any], series: Mapping[str, Sequence[float]]) -> 
         _saturation(summary, series, times, bucket),
         _queues(summary["services"]),
         *_timeouts(summary["edges"], series, times, bucket),
-        *_breakers(summary["edges"], summary["duration_s"]),
+        *_breakers(summary),
         _goodput(summary, series, times, bucket),
         *_degraded(summary.get("routes", {})),
         *_policies(summary["edges"]),
@@ -75,9 +74,9 @@ def _span(times: np.ndarray, hits: np.ndarray, bucket: float) -> str:
     where = np.flatnonzero(hits)
     start, end = float(times[where[0]]), float(times[where[-1]]) + bucket
     if len(where) == where[-1] - where[0] + 1:
-        return f"from {seconds_at(start)} to {seconds_at(end)}"
-    held = seconds_at(len(where) * bucket)
-    return f"for {held} between {seconds_at(start)} and {seconds_at(end)}"
+        return f"from {moment(start)} to {moment(end)}"
+    held = moment(len(where) * bucket)
+    return f"for {held} between {moment(start)} and {moment(end)}"
 
 
 def _faults(faults: Sequence[Mapping[str, Any]]) -> str:
@@ -85,7 +84,7 @@ def _faults(faults: Sequence[Mapping[str, Any]]) -> str:
         return "No fault was injected."
     told = [
         f"{FAULT_NAMES.get(f['kind'], f['kind'])} on {f['target']} "
-        f"from {seconds_at(f['start_s'])} to {seconds_at(f['end_s'])}"
+        f"from {moment(f['start_s'])} to {moment(f['end_s'])}"
         for f in faults
     ]
     return "Faults: " + "; ".join(told) + "."
@@ -131,7 +130,7 @@ def _saturation(
             f"No service ran out of workers (all busy for {SATURATED * 100:.0f} % of a time "
             f"bucket or more); the busiest, {busiest}, peaked at "
             f"{RATIO.format(svc.get('peak_utilization') or 0.0)} "
-            f"at {seconds_at(svc.get('peak_utilization_at_s'))}."
+            f"at {moment(svc.get('peak_utilization_at_s'))}."
         )
     saturated.sort()
     _, _, first, hits = saturated[0]
@@ -140,7 +139,7 @@ def _saturation(
         f"The bottleneck was {first}: its workers were all busy ({SATURATED * 100:.0f} % or more "
         f"of a time bucket) {_span(times, hits, bucket)}, peak "
         f"{RATIO.format(svc.get('peak_utilization'))} at "
-        f"{seconds_at(svc.get('peak_utilization_at_s'))}"
+        f"{moment(svc.get('peak_utilization_at_s'))}"
     )
     others = [f"{name} {_span(times, h, bucket)}" for _, _, name, h in saturated[1 : 1 + MOST]]
     if others:
@@ -163,12 +162,12 @@ def _queues(services: Mapping[str, Any]) -> str:
     ]
     if not long:
         peak, name = peaks[0]
-        at = seconds_at(services[name].get("peak_queue_at_s"))
+        at = moment(services[name].get("peak_queue_at_s"))
         return f"Queues stayed short: at most {COUNT.format(peak)} waiting (for {name}, at {at})."
     told = []
     for peak, name in long[:MOST]:
         svc = services[name]
-        at = seconds_at(svc.get("peak_queue_at_s"))
+        at = moment(svc.get("peak_queue_at_s"))
         mean = f"mean {svc['mean_queue_length'] or 0:,.2f}"
         told.append(f"{COUNT.format(peak)} for {name} at {at} ({mean})")
     return (
@@ -212,17 +211,17 @@ def _breaker_sentence(name: str, periods: Sequence[Mapping[str, Any]], end: floa
         open_for = sum(p["to_s"] - p["from_s"] for p in openings)
         return (
             f"The breaker on {name} opened {len(openings)} times between "
-            f"{seconds_at(openings[0]['from_s'])} and {seconds_at(last['from_s'])}, open for "
-            f"{seconds_at(open_for)} in all, and rejected {COUNT.format(total)} calls{still}."
+            f"{moment(openings[0]['from_s'])} and {moment(last['from_s'])}, open for "
+            f"{moment(open_for)} in all, and rejected {COUNT.format(total)} calls{still}."
         )
     clauses = []
     for period in periods:
-        at, rejected = seconds_at(period["from_s"]), period["rejected"]
+        at, rejected = moment(period["from_s"]), period["rejected"]
         if period["state"] == "open":
             upto = (
                 "the end of the run"
                 if math.isclose(period["to_s"], end)
-                else seconds_at(period["to_s"])
+                else moment(period["to_s"])
             )
             clauses.append(
                 f"opened at {at} and rejected {COUNT.format(rejected)} calls until {upto}"
@@ -237,9 +236,10 @@ def _breaker_sentence(name: str, periods: Sequence[Mapping[str, Any]], end: floa
     return f"The breaker on {name} " + ", then ".join(clauses) + f"{in_all}{still}."
 
 
-def _breakers(edges: Mapping[str, Any], end: float) -> list[str]:
+def _breakers(summary: Mapping[str, Any]) -> list[str]:
     """When each circuit breaker opened, half-opened and closed, and what it refused."""
-    every = breaker_periods(edges)
+    every = breaker_periods(summary)
+    end = summary["duration_s"]
     sentences = [_breaker_sentence(n, p, end) for n, p in list(every.items())[:BREAKERS]]
     rest = list(every.items())[BREAKERS:]
     if rest:
@@ -279,10 +279,10 @@ def _goodput(
     if recovery["recovered"]:
         back_at = last_end + recovery["after_last_fault_s"]
         came = (
-            f"was back at {seconds_at(back_at)}, "
+            f"was back at {moment(back_at)}, "
             f"{DURATION.format(recovery['after_last_fault_s'])} after the last fault ended"
             if recovery["after_last_fault_s"] > 0
-            else f"was back as the last fault ended, at {seconds_at(last_end)}"
+            else f"was back as the last fault ended, at {moment(last_end)}"
         )
     else:
         back_at = float(summary["duration_s"])
@@ -293,8 +293,8 @@ def _goodput(
     window = (times >= times[fell]) & (times < back_at) & full
     lowest = int(np.flatnonzero(window)[np.argmin(goodput[window])]) if window.any() else fell
     return (
-        f"Goodput fell below {share} at {seconds_at(times[fell])} (lowest "
-        f"{RATE.format(goodput[lowest])} at {seconds_at(times[lowest])}) and {came}."
+        f"Goodput fell below {share} at {moment(times[fell])} (lowest "
+        f"{RATE.format(goodput[lowest])} at {moment(times[lowest])}) and {came}."
     )
 
 

@@ -14,7 +14,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from simulator.metrics.catalog import COUNT, DURATION, NUMBER, RATIO, TIMES, WORK
+from simulator.experiment.result import breaker_periods
+from simulator.metrics.catalog import COUNT, DURATION, NUMBER, RATIO, TIMES, WORK, moment
 from simulator.outcomes import OUTCOMES, Outcome
 
 LATENCY_COLUMNS = {
@@ -105,11 +106,29 @@ def _latency(latency: Mapping[str, Any]) -> Table:
     return Table("End-to-end latency", ["latency", *LATENCY_COLUMNS.values()], rows)
 
 
+OUTCOME_MEANINGS = {
+    "success": "a 2xx answer with all its data",
+    "degraded": "a 2xx answer lacking some fan-out branches",
+    "client_error": "a 4xx answer other than 408 and 429",
+    "request_timeout": "408: the callee's own request timeout ran out",
+    "too_many_requests": "429: the callee refused the load",
+    "server_error": "a 5xx answer other than 503",
+    "service_unavailable": "503: no answer upstream, a full queue, or a refusal passed on",
+    "timeout": "the caller stopped waiting",
+    "connection_refused": "nothing listening: an outage or a crashed instance",
+    "connection_reset": "accepted, then dropped: a crash, a hang released or a cancel",
+    "breaker_open": "refused at once by the caller's own circuit breaker",
+    "rejected": "refused at once by a bulkhead, retry budget, throttle or pool",
+    "deadline_exceeded": "not attempted: the propagated deadline had passed",
+}
+"""What each outcome of the taxonomy means, for column descriptions (docs/outputs.md)."""
+
+
 def _outcome_column(outcome: Outcome, what: str) -> Column:
     label = outcome.label
     return Column(
         outcome_name(label),
-        f"{what} that ended {outcome_name(label)}",
+        f"{what} that ended {outcome_name(label)}: {OUTCOME_MEANINGS.get(label, label)}",
         lambda record, label=label: record["outcomes"].get(label, 0),
     )
 
@@ -344,26 +363,10 @@ def _hop_policies(edges: Mapping[str, Any]) -> Table:
     return Table("What the policies did", headers, rows, descriptions)
 
 
-def seconds_at(t: float | None) -> str:
-    """A moment of the run: ``23.99 s``, ``31 s`` (at most two decimals)."""
-    if t is None:
-        return "-"
-    return f"{t:,.2f}".rstrip("0").rstrip(".") + " s"
-
-
-def breaker_periods(edges: Mapping[str, Any]) -> dict[str, list[Mapping[str, Any]]]:
-    """Every circuit breaker of the run (one per caller instance) -> its state periods."""
-    return {
-        name: list(breaker.get("periods", ()))
-        for edge in edges.values()
-        for name, breaker in edge.get("breakers", {}).items()
-    }
-
-
-def _breakers(edges: Mapping[str, Any], limit: int | None) -> Table | None:
+def _breakers(summary: Mapping[str, Any], limit: int | None) -> Table | None:
     """Each breaker's transitions as periods: the state, from when to when, calls refused."""
     rows, notes = [], []
-    for name, periods in breaker_periods(edges).items():
+    for name, periods in breaker_periods(summary).items():
         if not periods:
             rows.append([name, "closed", "0 s", "end", "0"])
             continue
@@ -373,8 +376,8 @@ def _breakers(edges: Mapping[str, Any], limit: int | None) -> Table | None:
                 [
                     name if i == 0 else "",
                     STATE_NAMES.get(period["state"], period["state"]),
-                    seconds_at(period["from_s"]),
-                    seconds_at(period["to_s"]),
+                    moment(period["from_s"]),
+                    moment(period["to_s"]),
                     COUNT.format(period["rejected"]),
                 ]
             )
@@ -382,7 +385,7 @@ def _breakers(edges: Mapping[str, Any], limit: int | None) -> Table | None:
             rest = periods[len(shown) :]
             rejected = COUNT.format(sum(p["rejected"] for p in rest))
             notes.append(
-                f"{name}: {len(rest)} more periods to {seconds_at(rest[-1]['to_s'])} "
+                f"{name}: {len(rest)} more periods to {moment(rest[-1]['to_s'])} "
                 f"({rejected} rejected; every one in summary.json and report.html)"
             )
     if not rows:
@@ -417,7 +420,7 @@ def run_tables(summary: Mapping[str, Any], breaker_limit: int | None = None) -> 
         _hops(edges, max(1, requests["offered"])),
         _hop_outcomes(edges),
         _hop_policies(edges),
-        _breakers(edges, breaker_limit),
+        _breakers(summary, breaker_limit),
         _faults(summary["faults"]) if summary["faults"] else None,
     ]
     return [t for t in tables if t is not None and t.rows]
@@ -426,12 +429,11 @@ def run_tables(summary: Mapping[str, Any], breaker_limit: int | None = None) -> 
 __all__ = [
     "LATENCY_COLUMNS",
     "NOT_SUCCESS",
+    "OUTCOME_MEANINGS",
     "POLICY_COLUMNS",
     "STATE_NAMES",
     "Column",
     "Table",
-    "breaker_periods",
     "outcome_name",
     "run_tables",
-    "seconds_at",
 ]
