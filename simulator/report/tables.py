@@ -113,13 +113,13 @@ OUTCOME_MEANINGS = {
     "request_timeout": "408: the callee's own request timeout ran out",
     "too_many_requests": "429: the callee refused the load",
     "server_error": "a 5xx answer other than 503",
-    "service_unavailable": "503: no answer upstream, a full queue, or a refusal passed on",
-    "timeout": "the caller stopped waiting",
+    "service_unavailable": "503: a full queue or pool, or an upstream failure passed on",
+    "timeout": "the caller stopped waiting (its per-attempt or the breaker's timeout)",
     "connection_refused": "nothing listening: an outage or a crashed instance",
     "connection_reset": "accepted, then dropped: a crash, a hang released or a cancel",
     "breaker_open": "refused at once by the caller's own circuit breaker",
-    "rejected": "refused at once by a bulkhead, retry budget, throttle or pool",
-    "deadline_exceeded": "not attempted: the propagated deadline had passed",
+    "rejected": "refused at once by a full bulkhead or the adaptive throttle",
+    "deadline_exceeded": "the call's deadline ran out (before sending, waiting, or at the callee)",
 }
 """What each outcome of the taxonomy means, for column descriptions (docs/outputs.md)."""
 
