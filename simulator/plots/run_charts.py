@@ -236,7 +236,7 @@ def breaker_band(ax: Axes, result: RunResult, periods: dict[str, list]) -> None:
                 )
     shade_faults(ax, result.fault_windows, label=False)
     ax.set_yticks(range(len(names)), names, fontsize=8)
-    ax.set_ylim(-0.6, len(names) - 0.4)
+    ax.set_ylim(len(names) - 0.4, -0.6)  # the first breaker on top, as the tables list them
     ax.grid(False)
     ax.set_title("circuit breaker state (from its exact transitions)")
     handles = [

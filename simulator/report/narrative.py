@@ -197,8 +197,6 @@ def _timeouts(
 
 
 def _breaker_sentence(name: str, periods: Sequence[Mapping[str, Any]], end: float) -> str:
-    if not periods:
-        return f"The breaker on {name} never opened."
     total = sum(p["rejected"] for p in periods)
     openings = [p for p in periods if p["state"] == "open"]
     last = periods[-1]
@@ -240,14 +238,18 @@ def _breakers(summary: Mapping[str, Any]) -> list[str]:
     """When each circuit breaker opened, half-opened and closed, and what it refused."""
     every = breaker_periods(summary)
     end = summary["duration_s"]
-    sentences = [_breaker_sentence(n, p, end) for n, p in list(every.items())[:BREAKERS]]
-    rest = list(every.items())[BREAKERS:]
+    still = [name for name, periods in every.items() if not periods]
+    opened = [(name, periods) for name, periods in every.items() if periods]
+    sentences = [_breaker_sentence(n, p, end) for n, p in opened[:BREAKERS]]
+    if still:
+        names = ", ".join(still[:-1]) + (" and " if len(still) > 1 else "") + still[-1]
+        breakers = "breakers" if len(still) > 1 else "breaker"
+        sentences.append(f"The {breakers} on {names} never opened.")
+    rest = opened[BREAKERS:]
     if rest:
-        opened = sum(1 for _, periods in rest if periods)
         rejected = sum(p["rejected"] for _, periods in rest for p in periods)
         sentences.append(
-            f"{len(rest)} more breakers: {opened} of them opened, rejecting "
-            f"{COUNT.format(rejected)} calls in all."
+            f"{len(rest)} more breakers opened, rejecting {COUNT.format(rejected)} calls in all."
         )
     return sentences
 

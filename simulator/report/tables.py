@@ -368,7 +368,7 @@ def _breakers(summary: Mapping[str, Any], limit: int | None) -> Table | None:
     rows, notes = [], []
     for name, periods in breaker_periods(summary).items():
         if not periods:
-            rows.append([name, "closed", "0 s", "end", "0"])
+            rows.append([name, "closed", "0 s", moment(summary["duration_s"]), "0"])
             continue
         shown = periods if limit is None else periods[:limit]
         for i, period in enumerate(shown):

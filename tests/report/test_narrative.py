@@ -142,3 +142,12 @@ def test_the_narrative_shows_in_the_terminal_the_html_and_the_json(bundled_run, 
     assert "The breaker on gateway-&gt;auth opened at 23.99 s" in page
     assert json.loads((tmp_path / "summary.json").read_text())["narrative"] == told
     assert written
+
+
+def test_breakers_that_never_opened_are_named_together(bundled_run):
+    result = bundled_run("steady")
+    summary = json.loads(result.to_json())
+    quiet = {"periods": [], "rejected": 0, "transitions": []}
+    summary["edges"]["auth->db"]["breakers"] = {"auth->db #0": quiet, "auth->db #1": quiet}
+    told = story(summary, result.timeseries)
+    assert "The breakers on auth->db #0 and auth->db #1 never opened." in told
