@@ -94,7 +94,7 @@ def fitted_table(
     return lines
 
 
-_UNIT = re.compile(r"(?<=\d) (?=(?:s|ms|%|pp|req/s)\b)")
+_UNIT = re.compile(r"(?<=\d) (?=(?:s|ms|pp|req/s)\b|%)")
 """The space between a number and its unit, which wrapping keeps on one line."""
 _NO_BREAK = "\xa0"
 

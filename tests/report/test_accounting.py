@@ -12,7 +12,7 @@ import pytest
 from simulator.report.files import summary_json
 from simulator.report.html import write_run_report
 from simulator.report.tables import run_tables
-from simulator.report.text import column_groups, fitted_table, summary_text
+from simulator.report.text import column_groups, fitted_table, paragraph, summary_text
 from tests.report.test_metric_formats import Tables, cells
 
 
@@ -191,3 +191,11 @@ def test_a_summary_without_the_new_keys_still_renders(bundled_run):
         edge.pop("wasted_work_s")
     text = summary_text(dataclasses.replace(result, summary=old))
     assert "Services" in text and "Hops" in text
+
+
+def test_a_wrapped_sentence_keeps_each_number_with_its_unit():
+    for unit in ("%", "s", "ms", "req/s", "pp"):
+        for pad in range(88, 100):
+            lines = paragraph("x" * pad + f" 4.54 {unit} and more")
+            assert all(not line.strip().startswith(unit + " ") for line in lines[1:]), lines
+            assert all(len(line) <= 100 for line in lines)
