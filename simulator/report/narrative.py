@@ -290,7 +290,10 @@ def _goodput(
         back_at = float(summary["duration_s"])
         came = "had not come back when the run ended: it did NOT recover (a metastable failure?)"
     if not len(candidates):
-        return f"Goodput never fell below {share} by more than Poisson noise allows, and {came}."
+        never = f"Goodput never fell below {share} by more than Poisson noise allows in a bucket"
+        if recovery["recovered"] and recovery["after_last_fault_s"] == 0:
+            return never + "."
+        return f"{never}; by the recovery rule (docs/recovery.md) it {came}."
     fell = int(candidates[0])
     window = (times >= times[fell]) & (times < back_at) & full
     lowest = int(np.flatnonzero(window)[np.argmin(goodput[window])]) if window.any() else fell

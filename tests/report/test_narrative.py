@@ -151,3 +151,15 @@ def test_breakers_that_never_opened_are_named_together(bundled_run):
     summary["edges"]["auth->db"]["breakers"] = {"auth->db #0": quiet, "auth->db #1": quiet}
     told = story(summary, result.timeseries)
     assert "The breakers on auth->db #0 and auth->db #1 never opened." in told
+
+
+def test_goodput_that_stayed_within_noise_is_said_so(bundled_run):
+    result = bundled_run("retry-budgets")  # 251 of 11,972 requests fail, spread over 20 s
+    assert result.summary["recovery"]["after_last_fault_s"] == 0
+    assert (
+        "Goodput never fell below the offered load by more than Poisson noise allows in a bucket."
+        in narrative(result)
+    )
+    assert sentence(narrative(result), "On auth->db:") == (
+        f"On auth->db: {COUNT.format(result.summary['edges']['auth->db']['retries'])} retries."
+    )
