@@ -168,7 +168,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
         written = write_run(result, Path(args.out), charts=not args.no_charts)
     if args.json:
-        sys.stdout.write(result.to_json())
+        from simulator.report.files import summary_json
+
+        sys.stdout.write(summary_json(result))
     else:
         from simulator.analysis.goals import evaluate, goals_text
         from simulator.experiment.replicate import run_metrics

@@ -65,3 +65,17 @@ def chain_text(
 @pytest.fixture
 def chain() -> simulator.Scenario:
     return simulator.loads_scenario(chain_text())
+
+
+@pytest.fixture(scope="session")
+def bundled_run():
+    """A bundled scenario's run with its own seed, by file stem ('reference'), computed once per
+    test session."""
+    cache: dict[str, simulator.RunResult] = {}
+
+    def get(name: str) -> simulator.RunResult:
+        if name not in cache:
+            cache[name] = simulator.run(simulator.load_scenario(SCENARIOS / f"{name}.toml"))
+        return cache[name]
+
+    return get

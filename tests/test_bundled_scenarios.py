@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 import simulator
+from simulator.report.text import summary_text
 from simulator.scenario import parse_scenario
 from tests.conftest import SCENARIOS
 
@@ -16,6 +17,8 @@ def test_bundled_scenario_runs(path):
     result = simulator.run(simulator.load_scenario(path))
     assert result.summary["conservation"]["balanced"]
     assert result.summary["requests"]["completed"] > 1000
+    lines = summary_text(result).splitlines()  # the terminal summary fits 100 columns
+    assert max(len(line) for line in lines) <= 100, max(lines, key=len)
 
 
 def goodput(name: str) -> list[float]:

@@ -43,6 +43,16 @@ def _refreeze(data: dict) -> FrozenDict:
     return freeze_data(data)
 
 
+def breaker_periods(summary: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """Every circuit breaker of a run's summary (one per caller instance, named
+    ``caller->callee`` or ``caller->callee #i``) -> its state periods, in time order."""
+    return {
+        name: list(breaker.get("periods", ()))
+        for edge in summary.get("edges", {}).values()
+        for name, breaker in edge.get("breakers", {}).items()
+    }
+
+
 @dataclass(frozen=True)
 class RunResult:
     """One run of one scenario with one seed.

@@ -23,6 +23,7 @@ from simulator.metrics.recorder import (
 from simulator.model.tracing import Trace, TraceSampler
 from simulator.model.world import Simulation
 from simulator.outcomes import OUTCOMES, Outcome
+from simulator.policies.breaker import CircuitBreaker
 from simulator.scenario.schema import Scenario
 
 VERSION = "0.1.0"
@@ -254,6 +255,7 @@ def service_summaries(
         busy = np.asarray(stats.busy.areas[:n], dtype=float)
         series[f"{name}.arrivals_rps"] = np.asarray(stats.arrivals, dtype=float) / bucket
         series[f"{name}.queue_length"] = queued / widths
+        series[f"{name}.queue_peak"] = np.asarray(stats.queued.bucket_peaks(n), dtype=np.int64)
         series[f"{name}.utilization"] = busy / (widths * stats.capacity)
         series[f"{name}.wasted_work_s"] = np.asarray(stats.wasted_per_bucket, dtype=float)
         arrivals = int(sum(stats.arrivals))
@@ -264,6 +266,7 @@ def service_summaries(
             "admitted": admitted,
             "admitted_rate_rps": _num(admitted / duration),
             "answered": {o.label: stats.answered[o] for o in OUTCOMES},
+            "capacity": stats.capacity,
             "in_system_at_end": stats.in_system.value,
             "rejected_queue_full": stats.overflow,
             "utilization": _num(stats.busy.total_area / (duration * stats.capacity)),
@@ -277,8 +280,33 @@ def service_summaries(
             "wasted_work_s": _num(stats.wasted),
             "wasted_fraction": _num(stats.wasted / stats.work) if stats.work else 0.0,
             "peak_in_system": stats.in_system.peak,
+            **_peaks(series, name, times),
         }
     return services
+
+
+def _peaks(series: dict[str, np.ndarray], name: str, times: np.ndarray) -> dict[str, Any]:
+    """A service's peaks: the most requests waiting at any instant and the busiest bucket's
+    utilisation, each with the start of the (first) bucket it happened in."""
+    queue, utilization = series[f"{name}.queue_peak"], series[f"{name}.utilization"]
+    q, u = int(np.argmax(queue)), int(np.argmax(utilization))
+    return {
+        "peak_queue_length": int(queue[q]),
+        "peak_queue_at_s": _num(float(times[q])),
+        "peak_utilization": _num(float(utilization[u])),
+        "peak_utilization_at_s": _num(float(times[u])),
+    }
+
+
+def breaker_periods(breaker: CircuitBreaker, end: float) -> list[dict[str, Any]]:
+    """A breaker's history as periods: each state it entered, from when to when (the next
+    transition or the end of the run), and the calls it refused meanwhile."""
+    times = [t for t, _ in breaker.transitions] + [end]
+    rejected = breaker.rejected_per_period()[1:]
+    return [
+        {"state": state, "from_s": _num(start), "to_s": _num(times[i + 1]), "rejected": rejected[i]}
+        for i, (start, state) in enumerate(breaker.transitions)
+    ]
 
 
 def edge_summaries(
@@ -300,6 +328,7 @@ def edge_summaries(
             **{counter: getattr(edge, counter) for counter in EDGE_COUNTERS},
             "amplification": _num(edge.attempts / offered_total),
             "attempts_per_call": _num(edge.attempts / calls) if calls else None,
+            "wasted_work_s": _num(edge.wasted),
         }
         if edge.breakers:
             edges[name]["breakers"] = {}
@@ -308,6 +337,7 @@ def edge_summaries(
                     "transitions": [[_num(t), state] for t, state in breaker.transitions],
                     "rejected": breaker.rejected,
                     "final_state": breaker.state,
+                    "periods": breaker_periods(breaker, scenario.duration),
                 }
                 series[f"{stack_name}.breaker_state"] = breaker_state_series(
                     breaker.transitions, times, scenario.bucket

@@ -144,6 +144,14 @@ class Unit:
         return unit.factor, unit.axis or unit.suffix(difference).strip()
 
 
+def moment(seconds: float | None) -> str:
+    """A moment of a run (not a duration): ``23.99 s``, ``31 s``, with at most two decimals
+    and never in ms (``0.5 s``); ``-`` for None."""
+    if seconds is None:
+        return "-"
+    return f"{seconds:,.2f}".rstrip("0").rstrip(".") + " s"
+
+
 MILLISECONDS = Unit("ms", " ms", 1, factor=1000.0)
 DURATION = Unit("duration", " s", 2, small=MILLISECONDS, read=parse_duration)
 WORK = Unit("work", " s", 2, axis="s of work", read=parse_duration)
@@ -351,5 +359,6 @@ __all__ = [
     "Unit",
     "describe_metric",
     "is_metric",
+    "moment",
     "per_part",
 ]

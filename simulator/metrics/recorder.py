@@ -73,6 +73,7 @@ class EdgeStats:
         "per_bucket",
         "attempts_per_bucket",
         "breakers",
+        "wasted",
         *EDGE_COUNTERS,
     )
 
@@ -85,6 +86,7 @@ class EdgeStats:
         self.per_bucket = [[0] * N_OUTCOMES for _ in range(n_buckets)]
         self.attempts_per_bucket = [0] * n_buckets
         self.breakers: list = []  # the circuit breakers on this edge (one per caller instance)
+        self.wasted = 0.0  # seconds of work the callee did for calls on this edge nobody awaited
         for name in EDGE_COUNTERS:
             setattr(self, name, 0)
 

@@ -46,7 +46,7 @@ from simulator.policies.timeouts import Limit
 if TYPE_CHECKING:
     from collections.abc import Generator
 
-    from simulator.metrics.recorder import ServiceStats
+    from simulator.metrics.recorder import EdgeStats, ServiceStats
     from simulator.model.calls import Request
     from simulator.model.service import Instance, ServiceRuntime
     from simulator.policies.pool import ConnectionPool
@@ -446,7 +446,7 @@ class CallPath:
             req.trace.append(span._replace(number=instance.index, reply=reply, detail=detail))
         instance.working.discard(process)
         call.working_at = None
-        self._account(service.stats, demand, call)
+        self._account(service.stats, demand, call, site.edge)
         if not hold:
             instance.release()
         return reply
@@ -470,8 +470,9 @@ class CallPath:
         waiting.left_at = env.now
         return RESET
 
-    def _account(self, stats: ServiceStats, seconds: float, call: Call) -> None:
-        """Count work done, and as wasted when every caller up the chain has already left."""
+    def _account(self, stats: ServiceStats, seconds: float, call: Call, edge: EdgeStats) -> None:
+        """Count work done, and as wasted when every caller up the chain has already left (for
+        the service, and for the hop the request came in on)."""
         stats.work += seconds
         if call.orphaned:
             # Only the part done after the callers left (the earliest give-up up the chain).
@@ -480,6 +481,7 @@ class CallPath:
             seconds = min(seconds, max(0.0, now - left))
             stats.wasted += seconds
             stats.wasted_per_bucket[stats.bucket_of(now)] += seconds
+            edge.wasted += seconds
 
     def _parallel(self, req: Request, step: ParallelSite, call: Call, caller: int):
         """Fan-out: all calls at once. The first failure (in order) fails it unless it degrades;

@@ -22,6 +22,43 @@ CYCLE = [
 ]
 FAULT_SHADE = "#999999"
 
+STATE_COLOURS = {
+    "offered": PALETTE["black"],
+    "success": PALETTE["green"],
+    "degraded": PALETTE["purple"],
+    "failed": PALETTE["vermillion"],
+    "timeout": PALETTE["orange"],
+    "closed": PALETTE["green"],
+    "half_open": PALETTE["yellow"],
+    "open": PALETTE["vermillion"],
+}
+"""One colour per state in every chart: outcomes (success, degraded, failed, timed out) and
+circuit breaker states (closed, half-open, open); healthy is green and refusing red in both."""
+
+SERIES_COLOURS = [PALETTE[k] for k in ("blue", "orange", "sky", "purple", "black", "green")]
+"""Colours for one line per service (the same service keeps its colour across panels)."""
+
+
+def legend_outside(ax: Axes, faults: bool = True, **kwargs) -> None:
+    """The axes' legend to the right of its plot area, where it covers no data (without the
+    fault window's entry unless ``faults``: one panel of a figure is enough to name it)."""
+    handles, labels = ax.get_legend_handles_labels()
+    kept = [
+        (h, label)
+        for h, label in zip(handles, labels, strict=True)
+        if faults or label != "fault window"
+    ]
+    ax.legend(
+        [h for h, _ in kept],
+        [label for _, label in kept],
+        loc="upper left",
+        bbox_to_anchor=(1.01, 1.0),
+        borderaxespad=0.0,
+        fontsize=8,
+        frameon=False,
+        **kwargs,
+    )
+
 
 def new_figure(
     rows: int = 1,

@@ -24,14 +24,14 @@ from simulator.model.tracing import (
     Trace,
 )
 from simulator.outcomes import Outcome, Reply
-from simulator.plots.style import PALETTE, new_figure
+from simulator.plots.style import PALETTE, STATE_COLOURS, new_figure
 from simulator.report.text import safe_name
 from simulator.report.traces import lane
 
 OUTCOME_COLOURS = {
-    "ok": PALETTE["green"],
-    "degraded": PALETTE["yellow"],
-    "timeout": PALETTE["orange"],
+    "ok": STATE_COLOURS["success"],
+    "degraded": STATE_COLOURS["degraded"],
+    "timeout": STATE_COLOURS["timeout"],
 }
 MARKERS = {
     REFUSAL: ("X", PALETTE["vermillion"], "refused by a policy"),
@@ -48,7 +48,7 @@ def _colour(reply: Reply | None) -> str:
         return OUTCOME_COLOURS["degraded"]
     if reply.outcome in (Outcome.TIMEOUT, Outcome.DEADLINE_EXCEEDED):
         return OUTCOME_COLOURS["timeout"]
-    return PALETTE["vermillion"]
+    return STATE_COLOURS["failed"]
 
 
 def _lanes(trace: Trace) -> list[str]:
@@ -141,7 +141,7 @@ def swimlane(trace: Trace) -> Figure:
     )
     handles = [
         Patch(color=OUTCOME_COLOURS["ok"], label="attempt: answered"),
-        Patch(color=PALETTE["vermillion"], label="attempt: failed"),
+        Patch(color=STATE_COLOURS["failed"], label="attempt: failed"),
         Patch(color=OUTCOME_COLOURS["timeout"], label="attempt: timed out"),
         Patch(color=OUTCOME_COLOURS["ok"], alpha=0.18, label="served (callee)"),
         Patch(color=PALETTE["blue"], alpha=0.8, label="work"),

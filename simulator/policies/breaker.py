@@ -15,6 +15,7 @@ simulator when to wake up if it wants to see them as they happen.
 from __future__ import annotations
 
 import copy
+import itertools
 import math
 from abc import ABC, abstractmethod
 from collections import deque
@@ -344,12 +345,15 @@ class CircuitBreaker:
 
     ``transitions`` lists every state change as ``(time, new_state)``; the breaker starts closed.
     Counters: ``admitted`` and ``rejected`` (answers of :meth:`allow`), ``recorded`` (results
-    recorded, ignored outcomes excluded), ``failures`` and ``slow_calls`` among them, ``ignored``.
+    recorded, ignored outcomes excluded), ``failures`` and ``slow_calls`` among them, ``ignored``;
+    ``rejected_at[i]`` is ``rejected`` as it stood at transition i, so that the calls refused in
+    each state period can be told apart (:meth:`rejected_per_period`).
     """
 
     def __init__(self, config: BreakerConfig) -> None:
         self.config = config
         self.transitions: list[tuple[float, BreakerState]] = []
+        self.rejected_at: list[int] = []
         self.admitted = 0
         self.rejected = 0
         self.recorded = 0
@@ -535,9 +539,16 @@ class CircuitBreaker:
         else:
             self._close(now)
 
+    def rejected_per_period(self) -> list[int]:
+        """Calls refused in each state period: before the first transition (always 0, the
+        breaker starts closed), then after each transition until the next one (or now)."""
+        marks = [0, *self.rejected_at, self.rejected]
+        return [after - before for before, after in itertools.pairwise(marks)]
+
     def _enter(self, now: float, state: BreakerState) -> None:
         self._state = state
         self.transitions.append((now, state))
+        self.rejected_at.append(self.rejected)
         self._probes_admitted = self._probe_results = self._probe_failures = self._probe_slow = 0
 
     def _open(self, now: float) -> None:

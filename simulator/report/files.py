@@ -4,11 +4,13 @@
 from __future__ import annotations
 
 import csv
+import json
 import math
 from pathlib import Path
 
 from simulator.experiment.result import RunResult
 from simulator.plots import latency_distribution, timeline
+from simulator.report.narrative import narrative
 from simulator.report.outdir import OutputDir
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -39,13 +41,20 @@ def write_timeseries_csv(result: RunResult, path: Path) -> None:
             )
 
 
+def summary_json(result: RunResult) -> str:
+    """summary.json: the run's summary as canonical JSON with the "what happened" sentences of
+    :mod:`simulator.report.narrative` under ``narrative`` (same scenario and seed, same bytes)."""
+    data = {**result.summary, "narrative": narrative(result)}
+    return json.dumps(data, indent=2, sort_keys=True, allow_nan=False) + "\n"
+
+
 RUN_CHARTS = {"timeline.png": timeline, "latency.png": latency_distribution}
 PNG_DPI = 110
 
 
 def stage_run(result: RunResult, out: OutputDir, charts: bool = True) -> None:
     """Stage summary.json, timeseries.csv and (by default) timeline.png and latency.png."""
-    out.write_text("summary.json", result.to_json())
+    out.write_text("summary.json", summary_json(result))
     write_timeseries_csv(result, out.stage("timeseries.csv"))
     if charts:
         for name, chart in RUN_CHARTS.items():

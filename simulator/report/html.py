@@ -38,6 +38,7 @@ from simulator.report.experiments import (
     sweep_rows,
 )
 from simulator.report.files import stage_run
+from simulator.report.narrative import narrative
 from simulator.report.outdir import OutputDir
 from simulator.report.tables import run_tables
 from simulator.report.text import recovery_lines
@@ -64,6 +65,9 @@ pre { background: #f7f7f7; padding: 0.8rem; overflow-x: auto; font-size: 0.8rem;
 dl { display: grid; grid-template-columns: max-content auto; gap: 0.15rem 1rem; }
 dt { font-weight: 600; }
 dd { margin: 0; }
+details { font-size: 0.85rem; color: #444; margin: -0.4rem 0 1rem; }
+summary { cursor: pointer; }
+th[title] { text-decoration: underline dotted; cursor: help; }
 """
 
 
@@ -102,13 +106,21 @@ class Page:
         )
         self.blocks.append(f"<dl>{rows}</dl>")
 
-    def table(self, headers: Sequence[str], rows: Sequence[Sequence[Any]], left: int = 1) -> None:
+    def table(
+        self,
+        headers: Sequence[str],
+        rows: Sequence[Sequence[Any]],
+        left: int = 1,
+        descriptions: Sequence[str] = (),
+    ) -> None:
         """A table, its first ``left`` columns flush left (names), the rest right (numbers); a
-        cell given as ("text", "css class") gets that class."""
+        cell given as ("text", "css class") gets that class. A header's description, if given,
+        is its tooltip."""
         head = "".join(
-            f'<th class="text">{html.escape(str(h))}</th>'
-            if i < left
-            else f"<th>{html.escape(str(h))}</th>"
+            "<th"
+            + (' class="text"' if i < left else "")
+            + (f' title="{html.escape(d)}"' if (d := _at(descriptions, i)) else "")
+            + f">{html.escape(str(h))}</th>"
             for i, h in enumerate(headers)
         )
         body = []
@@ -121,6 +133,20 @@ class Page:
                 cells.append(f"<td{attribute}>{html.escape(str(text))}</td>")
             body.append("<tr>" + "".join(cells) + "</tr>")
         self.blocks.append(f"<table><tr>{head}</tr>{''.join(body)}</table>")
+
+    def bullets(self, items: Sequence[str]) -> None:
+        """A bulleted list."""
+        rows = "".join(f"<li>{html.escape(item)}</li>" for item in items)
+        self.blocks.append(f"<ul>{rows}</ul>")
+
+    def definitions(self, summary: str, items: Sequence[tuple[str, str]]) -> None:
+        """A folded definition list (what a table's columns mean), opened by a click."""
+        rows = "".join(
+            f"<dt>{html.escape(term)}</dt><dd>{html.escape(text)}</dd>" for term, text in items
+        )
+        self.blocks.append(
+            f"<details><summary>{html.escape(summary)}</summary><dl>{rows}</dl></details>"
+        )
 
     def image(self, png: bytes, caption: str) -> None:
         """A PNG embedded as base64, so the page needs no other file."""
@@ -139,6 +165,10 @@ class Page:
             f"<title>{html.escape(self.title)}</title>\n<style>{_CSS}</style>\n</head>\n"
             "<body>\n" + "\n".join(self.blocks) + "\n</body>\n</html>\n"
         )
+
+
+def _at(items: Sequence[str], i: int) -> str:
+    return items[i] if i < len(items) else ""
 
 
 def _goal_rows(goals: Sequence[GoalResult], per_variant: bool) -> list[list[Any]]:
@@ -205,10 +235,16 @@ def _write_report(
 
 
 def _run_tables(page: Page, result: RunResult) -> None:
-    """The summary of one run as tables: requests, latency, services, hops, faults."""
+    """The summary of one run as tables (requests, latency, routes, services, hops, policies,
+    breakers, faults), each with its notes and what its columns mean."""
     for table in run_tables(result.summary):
         page.heading(table.title)
-        page.table(table.headers, table.rows)
+        page.table(table.headers, table.rows, descriptions=table.descriptions)
+        for note in table.notes:
+            page.paragraph(note[:1].upper() + note[1:] + ("" if note.endswith(".") else "."))
+        meanings = [(h, d) for h, d in zip(table.headers, table.descriptions, strict=False) if d]
+        if meanings:
+            page.definitions("What the columns mean", meanings)
 
 
 def write_run_report(result: RunResult, out: Path, source_text: str | None = None) -> list[Path]:
@@ -228,6 +264,10 @@ def _run_page(result: RunResult, folder: OutputDir, source_text: str | None) -> 
         f"{result.scenario.name}: one run",
         result.scenario.description,
     )
+    story = narrative(result)
+    if story:
+        page.heading("What happened")
+        page.bullets(story)
     recovery = " ".join(line.strip() for line in recovery_lines(s.get("recovery", {})))
     page.facts(
         {
@@ -243,7 +283,10 @@ def _run_page(result: RunResult, folder: OutputDir, source_text: str | None) -> 
     pngs = _read_pngs(folder)
     page.heading("Charts")
     captions = {
-        "timeline.png": "Load, goodput and latency over time (grey: fault windows)",
+        "timeline.png": (
+            "Load, goodput (and degraded answers), latency, queues and utilisation per service "
+            "(each peak marked), and each circuit breaker's state over time (grey: fault windows)"
+        ),
         "latency.png": "Latency distribution",
     }
     for name, png in pngs.items():

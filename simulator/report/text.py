@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import re
+import textwrap
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from simulator.experiment.result import RunResult
 from simulator.metrics.catalog import COUNT, DURATION, describe_metric
 from simulator.metrics.recorder import MAX_SERIES_BUCKETS
+from simulator.report.narrative import narrative
 from simulator.report.tables import run_tables
+
+WIDTH = 100
+"""The terminal columns a run's summary fits in."""
+
+BREAKER_PERIODS = 12
+"""The state periods of a breaker the terminal lists (all are in summary.json and report.html)."""
 
 # C0 and C1 controls, DEL, line and paragraph separators and the bidi overrides: what can move
 # the cursor, clear the screen, break a table row or reorder what a reader sees.
@@ -40,7 +48,7 @@ def text_table(headers: Sequence[str], rows: Sequence[Sequence[str]], left: int 
     Cells are names from scenario files too: control characters are shown as escapes."""
     headers = [safe_name(h) for h in headers]
     rows = [[safe_name(c) for c in r] for r in rows]
-    widths = [max([len(h), *(len(r[i]) for r in rows)]) for i, h in enumerate(headers)]
+    widths = _widths(headers, rows)
 
     def line(cells: Sequence[str]) -> str:
         return "  ".join(
@@ -49,6 +57,57 @@ def text_table(headers: Sequence[str], rows: Sequence[Sequence[str]], left: int 
         ).rstrip()
 
     return [line(headers), "  ".join("-" * w for w in widths), *(line(r) for r in rows)]
+
+
+def _widths(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> list[int]:
+    return [max([len(h), *(len(r[i]) for r in rows)]) for i, h in enumerate(headers)]
+
+
+def column_groups(
+    headers: Sequence[str], rows: Sequence[Sequence[str]], width: int = WIDTH
+) -> list[list[int]]:
+    """The columns of a table split into groups that each fit ``width`` characters with the
+    first (name) column repeated in every group: ``[[0, 1, 2], [0, 3, 4]]``. A column too wide
+    to share a line with the names gets a group of its own."""
+    widths = _widths([safe_name(h) for h in headers], [[safe_name(c) for c in r] for r in rows])
+    groups: list[list[int]] = []
+    used = width + 1
+    for i in range(1, len(headers)):
+        if groups and used + 2 + widths[i] <= width:
+            groups[-1].append(i)
+            used += 2 + widths[i]
+        else:
+            groups.append([0, i])
+            used = widths[0] + 2 + widths[i]
+    return groups or [[0]]
+
+
+def fitted_table(
+    headers: Sequence[str], rows: Sequence[Sequence[str]], width: int = WIDTH
+) -> list[str]:
+    """:func:`text_table`, split into several tables one under the other (each repeating the
+    name column) when it is wider than ``width``."""
+    lines: list[str] = []
+    for group in column_groups(headers, rows, width):
+        if lines:
+            lines.append("")
+        lines += text_table([headers[i] for i in group], [[r[i] for i in group] for r in rows])
+    return lines
+
+
+_UNIT = re.compile(r"(?<=\d) (?=(?:s|ms|pp|req/s)\b|%)")
+"""The space between a number and its unit, which wrapping keeps on one line."""
+_NO_BREAK = "\xa0"
+
+
+def paragraph(text: str, first: str = "", rest: str = "  ", width: int = WIDTH) -> list[str]:
+    """Text wrapped to ``width``: a number keeps its unit (``4.00 s``) and names with '->' or
+    '-' are not split at the hyphen."""
+    kept = _UNIT.sub(_NO_BREAK, safe_name(text))
+    lines = textwrap.wrap(
+        kept, width, initial_indent=first, subsequent_indent=rest, break_on_hyphens=False
+    )
+    return [line.replace(_NO_BREAK, " ") for line in lines]
 
 
 def recovery_lines(recovery: Mapping[str, Any]) -> list[str]:
@@ -91,8 +150,15 @@ def summary_text(result: RunResult) -> str:
             f"time series in {s['bucket_s']:g} s buckets (asked {s['bucket_asked_s']:g} s; "
             f"at most {MAX_SERIES_BUCKETS:,} buckets are kept)"
         )
-    for table in run_tables(s):
-        lines += ["", *text_table(table.headers, table.rows)]
+    story = narrative(result)
+    if story:
+        lines += ["", "What happened:"]
+        for sentence in story:
+            lines += paragraph(sentence, first="- ")
+    for table in run_tables(s, breaker_limit=BREAKER_PERIODS):
+        lines += ["", table.title, *fitted_table(table.headers, table.rows)]
+        for note in table.notes:
+            lines += paragraph(note, first="  ", rest="    ")
     recovery = recovery_lines(s.get("recovery", {}))
     if recovery:
         lines += ["", *recovery]

@@ -62,3 +62,16 @@ def test_level_integrates_exactly_across_buckets():
     assert level.areas[:4] == pytest.approx([1.0, 2.0, 0.5 + 0.75, 1.0])
     assert level.total_area == pytest.approx(2 * 1.75 + 1 * 1.75)
     assert level.peak == 2
+
+
+def test_level_keeps_the_peak_of_every_bucket():
+    level = Level(n_buckets=5, bucket=1.0)
+    level.change(0.2, 3)  # 3 in bucket 0
+    level.change(0.4, -2)  # 1
+    level.change(1.5, 1)  # 2 in bucket 1
+    level.change(3.7, 4)  # bucket 2 stays at 2 throughout; 6 in bucket 3
+    level.change(3.8, -6)  # 0
+    level.close(5.0)
+    assert level.bucket_peaks(5) == [3, 2, 2, 6, 0]
+    assert level.peak == 6
+    assert Level(n_buckets=3, bucket=1.0).bucket_peaks(3) == [0, 0, 0]

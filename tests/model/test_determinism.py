@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
 import simulator
+from simulator.report.files import summary_json
+from simulator.report.narrative import narrative
 from tests.conftest import SCENARIOS
 
 
@@ -43,8 +46,12 @@ def test_same_bytes_across_processes(tmp_path):
         assert done.returncode == 0, done.stderr
         outputs.append(((out / "summary.json").read_bytes(), (out / "timeseries.csv").read_bytes()))
     assert outputs[0] == outputs[1]
-    local = simulator.run(simulator.load_scenario(path), seed=11).to_json().encode()
-    assert outputs[0][0] == local
+    local = simulator.run(simulator.load_scenario(path), seed=11)
+    assert outputs[0][0] == summary_json(local).encode()  # the summary and its narrative
+    assert json.loads(outputs[0][0]) == {
+        **json.loads(local.to_json()),
+        "narrative": narrative(local),
+    }
 
 
 def test_result_is_read_only(chain):

@@ -463,6 +463,19 @@ def test_resilience4j_half_open_permits_ten_and_decides_by_rate(
     assert breaker.transitions[-1] == (72.0, state)
 
 
+def test_rejections_are_told_apart_by_state_period() -> None:
+    breaker = make("pybreaker")  # opens after 5 failures, half-open after 60 s, one probe
+    calls(breaker, 0.0, F, 5)
+    assert [breaker.allow(t) for t in (1.0, 2.0, 3.0)] == [False, False, False]
+    assert breaker.allow(61.0)  # lazy: half-open on this call, which is the probe
+    assert not breaker.allow(61.5)  # the probe is out: refused while half-open
+    breaker.record(62.0, F, 0.01)  # the probe failed: open again
+    assert not breaker.allow(63.0)
+    assert [state for _, state in breaker.transitions] == ["open", "half_open", "open"]
+    assert breaker.rejected_per_period() == [0, 3, 1, 1]
+    assert sum(breaker.rejected_per_period()) == breaker.rejected
+
+
 def test_time_cannot_go_backwards() -> None:
     breaker = make("opossum")
     breaker.allow(5.0)
