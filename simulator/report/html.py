@@ -41,7 +41,7 @@ from simulator.report.files import stage_run
 from simulator.report.narrative import narrative
 from simulator.report.outdir import OutputDir
 from simulator.report.tables import run_tables
-from simulator.report.text import recovery_lines
+from simulator.report.text import bucket_text, recovery_lines
 
 REPORT_NAME = "report.html"
 
@@ -273,6 +273,7 @@ def _run_page(result: RunResult, folder: OutputDir, source_text: str | None) -> 
         {
             "seed": result.seed,
             "simulated time": f"{s['duration_s']:g} s (warm-up {s['warmup_s']:g} s)",
+            "time series": bucket_text(s),
             "requests offered": COUNT.format(s["requests"]["offered"]),
             "success ratio": describe_metric("success_ratio").format(s["success_ratio"]),
             "goodput": describe_metric("goodput_rps").format(s["goodput_rps"]),

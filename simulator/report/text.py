@@ -130,6 +130,17 @@ def recovery_lines(recovery: Mapping[str, Any]) -> list[str]:
     ]
 
 
+def bucket_text(summary: dict[str, Any]) -> str:
+    """The time-series bucket width a run used, and the one asked when a long run widened it."""
+    text = f"{summary['bucket_s']:g} s buckets"
+    if "bucket_asked_s" in summary:
+        text += (
+            f" (asked {summary['bucket_asked_s']:g} s; at most {MAX_SERIES_BUCKETS:,} buckets "
+            "are kept)"
+        )
+    return text
+
+
 def summary_text(result: RunResult) -> str:
     """Requests by outcome, latency percentiles, per-service load, hops and faults, as plain
     text."""
@@ -146,10 +157,7 @@ def summary_text(result: RunResult) -> str:
         else f"{ratio.label}: -   (nothing completed)",
     ]
     if "bucket_asked_s" in s:
-        lines.append(
-            f"time series in {s['bucket_s']:g} s buckets (asked {s['bucket_asked_s']:g} s; "
-            f"at most {MAX_SERIES_BUCKETS:,} buckets are kept)"
-        )
+        lines.append(f"time series in {bucket_text(s)}")
     story = narrative(result)
     if story:
         lines += ["", "What happened:"]

@@ -8,6 +8,7 @@ import sys
 
 import simulator
 from simulator.metrics.recorder import MAX_SERIES_BUCKETS
+from simulator.report.html import write_run_report
 from simulator.report.text import summary_text
 from simulator.scenario.loading import loads_scenario
 
@@ -28,11 +29,13 @@ route = "GET /x"
 """
 
 
-def test_a_long_run_keeps_at_most_the_bucket_cap_and_says_so():
+def test_a_long_run_keeps_at_most_the_bucket_cap_and_says_so(tmp_path):
     result = simulator.run(loads_scenario(many_services(2, "1000000s")), seed=1)
     assert len(result.timeseries["time"]) <= MAX_SERIES_BUCKETS
     assert result.summary["bucket_s"] == 128.0 and result.summary["bucket_asked_s"] == 1.0
     assert "time series in 128 s buckets (asked 1 s" in summary_text(result)
+    page = write_run_report(result, tmp_path)[-1].read_text()
+    assert "128 s buckets (asked 1 s" in page
     short = simulator.run(loads_scenario(many_services(2, "10000s")), seed=1)
     assert short.summary["bucket_s"] == 1.0 and "bucket_asked_s" not in short.summary
 
