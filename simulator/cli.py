@@ -484,6 +484,12 @@ def _seed_option(p: Parser, help: str) -> None:
     p.add_argument("--seed", type=_seed, default=None, help=help)
 
 
+def _variant_option(p: Parser, verb: str) -> None:
+    p.add_argument(
+        "--variant", metavar="NAME", help=f"{verb} this variant of the file instead of its base"
+    )
+
+
 def _quiet_option(p: Parser) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -567,9 +573,7 @@ def _add_run(sub: Subparsers) -> None:
     )
     _no_charts_option(p)
     _quiet_option(p)
-    p.add_argument(
-        "--variant", metavar="NAME", help="run this variant of the file instead of its base"
-    )
+    _variant_option(p, "run")
     _report_option(p)
     p.set_defaults(handler=_cmd_run)
 
@@ -587,9 +591,7 @@ def _add_trace(sub: Subparsers) -> None:
     )
     _file_argument(p, "scenario TOML file, e.g. scenarios/reference.toml")
     _seed_option(p, "root random seed (default: the file's)")
-    p.add_argument(
-        "--variant", metavar="NAME", help="trace this variant of the file instead of its base"
-    )
+    _variant_option(p, "trace")
     which = p.add_mutually_exclusive_group()
     which.add_argument(
         "--request",

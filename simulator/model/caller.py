@@ -58,6 +58,19 @@ SUCCESS = Outcome.SUCCESS
 DEGRADED = Outcome.DEGRADED
 
 
+def _at(
+    instance: Instance,
+    kind: str,
+    start: float,
+    end: float,
+    route: str,
+    reply: Reply | None = None,
+    detail: str = "",
+) -> Span:
+    """A span of the callee's side, at ``instance`` (its index is the span's number)."""
+    return Span(kind, start, end, None, instance.service.name, route, instance.index, reply, detail)
+
+
 class CallPath:
     """Runs calls on the simulated clock for one simulation."""
 
@@ -268,8 +281,9 @@ class CallPath:
         if refused is not None:
             stats.answered[refused.outcome] += 1
             if req.trace is not None:
-                span = Span(SERVE, arrived, arrived, None, service.name, site.route, instance.index)
-                req.trace.append(span._replace(reply=refused, detail="answered at once"))
+                reason = "answered at once"
+                span = _at(instance, SERVE, arrived, arrived, site.route, refused, reason)
+                req.trace.append(span)
             return refused
         instance.in_system += 1
         stats.in_system.change(arrived, 1)
@@ -314,8 +328,7 @@ class CallPath:
         stats.sojourn_n += 1
         stats.answered[reply.outcome] += 1
         if req.trace is not None:
-            span = Span(SERVE, arrived, now, None, service.name, site.route, instance.index, reply)
-            req.trace.append(span)
+            req.trace.append(_at(instance, SERVE, arrived, now, site.route, reply))
         return reply
 
     @staticmethod
@@ -385,8 +398,7 @@ class CallPath:
                 return RESET
             finally:
                 if req.trace is not None:
-                    span = Span(QUEUE, queued_at, env.now, None, instance.service.name, site.route)
-                    req.trace.append(span._replace(number=instance.index))
+                    req.trace.append(_at(instance, QUEUE, queued_at, env.now, site.route))
             stats.queued.change(env.now, -1)
         stats.wait_sum += env.now - queued_at
         stats.wait_n += 1
@@ -442,8 +454,8 @@ class CallPath:
             reply = RESET  # cancelled, or the instance crashed
         if req.trace is not None:
             detail = "stuck (hang), then worked" if hang is not None else ""
-            span = Span(WORK, env.now - demand, env.now, None, service.name, site.route)
-            req.trace.append(span._replace(number=instance.index, reply=reply, detail=detail))
+            span = _at(instance, WORK, env.now - demand, env.now, site.route, reply, detail)
+            req.trace.append(span)
         instance.working.discard(process)
         call.working_at = None
         self._account(service.stats, demand, call, site.edge)
