@@ -27,13 +27,14 @@ class InstanceCrashed(Exception):
 class ActiveFaults:
     """The faults currently in force on one target (service, instance or hop)."""
 
-    __slots__ = ("error", "extra", "hang", "slowdown")
+    __slots__ = ("error", "extra", "hang", "misconfigured", "slowdown")
 
     def __init__(self) -> None:
         self.error: list[tuple[float, int, Sampler]] = []  # (rate, status, uniform draws)
         self.extra: list[Sampler] = []  # added latency
         self.hang: list[tuple[float, Sampler, object]] = []  # (rate, uniform draws, release event)
         self.slowdown = 1.0
+        self.misconfigured = 0  # misconfigured faults in force on a hop (read by its Gate)
 
     def __bool__(self) -> bool:
         return bool(self.error or self.extra or self.hang) or self.slowdown != 1.0

@@ -86,6 +86,55 @@ def _hops(edges: Mapping[str, Any], offered: int) -> Table:
     return Table("Hops", ["hop", "calls", "attempts per request", "timeouts", "failed"], rows)
 
 
+def _auth(summary: Mapping[str, Any]) -> Table:
+    """Service authentication: per hop the 403s its attempts got, its setup errors, its token
+    refreshes (failed ones, calls that waited for one, their mean wait, the most in flight at
+    once); first, the client's final answers by cause ('failed': no token could be had)."""
+    causes = summary["requests"]["causes"]
+    rows = [
+        [
+            "client answers",
+            COUNT.format(causes["forbidden_secret"]),
+            COUNT.format(causes["forbidden_token"]),
+            COUNT.format(causes["setup_error"]),
+            "",
+            COUNT.format(causes["token_unavailable"]),
+            "",
+            "",
+            "",
+        ]
+    ]
+    for name, edge in summary["edges"].items():
+        auth = edge.get("auth")
+        if auth is None:
+            continue
+        rows.append(
+            [
+                name,
+                COUNT.format(auth["forbidden_secret"]),
+                COUNT.format(auth["forbidden_token"]),
+                COUNT.format(auth["setup_errors"]),
+                COUNT.format(auth["token_refreshes"]),
+                COUNT.format(auth["token_refresh_failures"]),
+                COUNT.format(auth["token_waits"]),
+                DURATION.format(auth["token_wait_mean_s"]),
+                COUNT.format(auth["peak_concurrent_refreshes"]),
+            ]
+        )
+    headers = [
+        "service auth",
+        "403 secret",
+        "403 token",
+        "setup err",
+        "refreshes",
+        "failed",
+        "waited",
+        "mean wait",
+        "at once",
+    ]
+    return Table("Service authentication", headers, rows)
+
+
 def _faults(faults: list[Mapping[str, Any]]) -> Table:
     rows = [[f["kind"], f["target"], f"{f['start_s']:g} s", f"{f['end_s']:g} s"] for f in faults]
     return Table("Faults", ["fault", "target", "from", "to"], rows)
@@ -100,6 +149,8 @@ def run_tables(summary: Mapping[str, Any]) -> list[Table]:
         _services(summary["services"]),
         _hops(summary["edges"], max(1, requests["offered"])),
     ]
+    if "causes" in requests:  # service authentication or a misconfigured hop
+        tables.append(_auth(summary))
     if summary["faults"]:
         tables.append(_faults(summary["faults"]))
     return tables

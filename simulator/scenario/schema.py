@@ -15,6 +15,7 @@ from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
 from simulator.distributions import Constant, Distribution
 from simulator.hops import Target, canonical_hop
+from simulator.policies.credentials import ServiceAuth
 from simulator.policies.stack import HopPolicies
 from simulator.scenario.goals import check_goal
 from simulator.units import ConfigModel, Duration, OptionalDuration
@@ -164,6 +165,11 @@ class Service(ConfigModel):
         max_length=1000,
         description="routes (or database operations) whose concurrent writes to the same request "
         "key conflict: the later commit is answered 409 (optimistic concurrency)",
+    )
+    authentication: ServiceAuth | None = Field(
+        None,
+        description="service authentication this service requires of its callers: shared "
+        "secrets (X-Service-Secret, 403 if missing or wrong) and service tokens (JWT)",
     )
 
     @model_validator(mode="after")
@@ -336,11 +342,25 @@ class HangFault(_FaultBase):
     rate: float = Field(1.0, ge=0, le=1, description="share of requests that hang, 0..1")
 
 
+class MisconfiguredFault(_FaultBase):
+    """The caller's side of a hop is misconfigured (a bad deploy: a malformed service URL): its
+    calls fail before anything is sent, and the caller answers 500, the reference gateway's
+    "setup error" branch."""
+
+    kind: Literal["misconfigured"]
+
+
 Fault = Annotated[
-    LatencyFault | ErrorFault | OutageFault | CrashFault | BrownoutFault | HangFault,
+    LatencyFault
+    | ErrorFault
+    | OutageFault
+    | CrashFault
+    | BrownoutFault
+    | HangFault
+    | MisconfiguredFault,
     Field(discriminator="kind"),
 ]
-FAULT_KINDS = ("latency", "errors", "outage", "crash", "brownout", "hang")
+FAULT_KINDS = ("latency", "errors", "outage", "crash", "brownout", "hang", "misconfigured")
 
 
 def _not_blank(name: str | None) -> str | None:
