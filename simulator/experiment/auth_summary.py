@@ -48,7 +48,7 @@ def add_auth_summary(
             if hop.token_waits
             else None,
             "token_wait_max_s": _num(hop.token_wait_max) if hop.token_waits else None,
-            "peak_concurrent_refreshes": hop.refreshing.peak,
+            "peak_concurrent_refreshes": hop.peak,
             "mean_concurrent_refreshes": _num(hop.refreshing.total_area / duration),
         }
     for name, stats in auth.services.items():

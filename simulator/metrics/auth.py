@@ -10,14 +10,17 @@ from simulator.outcomes import CAUSES
 
 class HopAuthStats:
     """One hop's caller side: 403s its attempts got, setup errors, and its token refreshes
-    (``refreshing`` is the number in flight over all caller instances, a level over time;
-    ``started`` the refreshes started per time bucket)."""
+    (``refreshing`` is the number in flight over all caller instances, a level over time, and
+    ``peak`` its highest value from the warm-up's end on, so that a cold start, when every
+    caller fetches its first token at once, does not hide later storms; ``started`` the
+    refreshes started per time bucket)."""
 
     __slots__ = (
         "forbidden_secret",
         "forbidden_token",
         "inv_bucket",
         "last_bucket",
+        "peak",
         "refreshing",
         "setup_errors",
         "started",
@@ -27,10 +30,13 @@ class HopAuthStats:
         "token_wait_sum",
         "token_waits",
         "uses_tokens",
+        "warmup",
     )
 
-    def __init__(self, n_buckets: int, bucket: float, uses_tokens: bool) -> None:
+    def __init__(self, n_buckets: int, bucket: float, warmup: float, uses_tokens: bool) -> None:
         self.uses_tokens = uses_tokens
+        self.warmup = warmup
+        self.peak = 0
         self.forbidden_secret = 0
         self.forbidden_token = 0
         self.setup_errors = 0
@@ -48,6 +54,8 @@ class HopAuthStats:
         """A token refresh starts at ``now``."""
         self.token_refreshes += 1
         self.refreshing.change(now, 1)
+        if now >= self.warmup and self.refreshing.value > self.peak:
+            self.peak = self.refreshing.value
         self.started[min(int(now * self.inv_bucket), self.last_bucket)] += 1
 
     def waited(self, seconds: float) -> None:
@@ -74,9 +82,10 @@ class ServiceAuthStats:
 class AuthRecorder:
     """Everything service authentication measures in one run."""
 
-    def __init__(self, n_buckets: int, bucket: float) -> None:
+    def __init__(self, n_buckets: int, bucket: float, warmup: float) -> None:
         self.n_buckets = n_buckets
         self.bucket = bucket
+        self.warmup = warmup
         self.hops: dict[str, HopAuthStats] = {}
         self.services: dict[str, ServiceAuthStats] = {}
         self.causes: dict[str, int] = dict.fromkeys(CAUSES, 0)
@@ -86,7 +95,8 @@ class AuthRecorder:
         """The counters of hop ``name`` (made on first use)."""
         stats = self.hops.get(name)
         if stats is None:
-            stats = self.hops[name] = HopAuthStats(self.n_buckets, self.bucket, uses_tokens)
+            stats = HopAuthStats(self.n_buckets, self.bucket, self.warmup, uses_tokens)
+            self.hops[name] = stats
         stats.uses_tokens = stats.uses_tokens or uses_tokens
         return stats
 

@@ -184,8 +184,11 @@ class ServiceRuntime:
     def upstream_error(self, reply: Reply) -> Reply:
         """What this service answers when a downstream call failed: an upstream HTTP error is
         passed through; no response at all (timeout, refused, reset, rejected) becomes 503, with
-        this service's Retry-After if it has one (the reference gateway's ``retryAfter: 30``)."""
-        return reply if reply.status else self.unavailable
+        this service's Retry-After if it has one (the reference gateway's ``retryAfter: 30``),
+        keeping the failure's cause (a call that could get no service token)."""
+        if reply.status:
+            return reply
+        return self.unavailable._replace(cause=reply.cause) if reply.cause else self.unavailable
 
     def pick(self) -> Instance:
         """The instance a new call goes to (it may be down: the caller is then refused)."""

@@ -72,7 +72,7 @@ class Simulation:
         self._streams = streams
         self.auth = None
         if uses_auth(scenario):
-            recorder.auth = AuthRecorder(recorder.n_buckets, scenario.bucket)
+            recorder.auth = AuthRecorder(recorder.n_buckets, scenario.bucket, scenario.warmup)
             self.auth = ServiceAuthModel(env, scenario, recorder.auth, streams, self.hops)
         self.entries = [self._site(entry) for entry in self.plan.entries]
         if self.auth is not None:
