@@ -142,7 +142,7 @@ class Simulation:
         index = self._next_index
         self._next_index = index + 1
         self.recorder.client.offer(self.env.now)
-        entry = self._pick_route() if self._pick_route is not None else 0
+        entry = self._pick_route(self.env.now) if self._pick_route is not None else 0
         request = Request(index, self._next_key(), self.env.now, self.plan.draw_demands(entry))
         return request, entry
 

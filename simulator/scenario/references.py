@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from simulator.hops import Hop
 from simulator.scenario.errors import format_path
+from simulator.scenario.goals import parse_goal
 from simulator.scenario.schema import (
     CallStep,
     CrashFault,
@@ -115,6 +116,21 @@ def check_references(scenario: Scenario) -> list[str]:
 
     for i, fault in enumerate(scenario.faults):
         problems.extend(_check_fault(f"faults.{i}.target", fault, scenario))
+    workload_routes = [route for route, _ in workload.routes]
+    for i, text in enumerate(scenario.goals):
+        route = parse_goal(text).route
+        if route is None:
+            continue
+        if len(workload_routes) < 2:
+            problems.append(
+                f"goals.{i}: {text!r} names route {route!r}; a goal on one route needs a "
+                "workload.mix of several routes (with one route, leave the brackets out)"
+            )
+        elif route not in workload_routes:
+            problems.append(
+                f"goals.{i}: {text!r} names route {route!r}; must be one of the workload's routes: "
+                + ", ".join(repr(r) for r in workload_routes)
+            )
     return problems
 
 
