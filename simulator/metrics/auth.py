@@ -26,6 +26,7 @@ class HopAuthStats:
         "started",
         "token_refresh_failures",
         "token_refreshes",
+        "token_refreshes_done",
         "token_wait_max",
         "token_wait_sum",
         "token_waits",
@@ -42,6 +43,7 @@ class HopAuthStats:
         self.setup_errors = 0
         self.token_refreshes = 0
         self.token_refresh_failures = 0
+        self.token_refreshes_done = 0
         self.token_waits = 0
         self.token_wait_sum = 0.0
         self.token_wait_max = 0.0
@@ -57,6 +59,13 @@ class HopAuthStats:
         if now >= self.warmup and self.refreshing.value > self.peak:
             self.peak = self.refreshing.value
         self.started[min(int(now * self.inv_bucket), self.last_bucket)] += 1
+
+    def refresh_done(self, now: float, ok: bool) -> None:
+        """A token refresh ends at ``now``, with a token or without."""
+        self.token_refreshes_done += 1
+        self.refreshing.change(now, -1)
+        if not ok:
+            self.token_refresh_failures += 1
 
     def waited(self, seconds: float) -> None:
         """A call waited ``seconds`` for a token refresh."""

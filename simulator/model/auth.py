@@ -129,14 +129,13 @@ class TokenKeeper:
         stats.refresh_started(env.now)
         assert self.refresh is not None
         reply = yield from self.refresh(self.caller)
-        stats.refreshing.change(env.now, -1)
+        stats.refresh_done(env.now, reply.ok)
         result: float | Reply
         if reply.ok:
             self.lifecycle.issued(env.now, self.uniform)
             result = self.lifecycle.expires_at
         else:
             self.lifecycle.failed(env.now)
-            stats.token_refresh_failures += 1
             result = reply._replace(cause=TOKEN_UNAVAILABLE)
         waiters, self.waiters = self.waiters, []
         for waiter in waiters:

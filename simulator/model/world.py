@@ -221,5 +221,9 @@ def check_conservation(recorder: Recorder) -> None:
                 f"service {name}: arrivals {arrivals} != answered {answered} + in system "
                 f"{stats.in_system.value}"
             )
+    if recorder.auth is not None:  # every token refresh ended, or is still in flight
+        for name, hop in recorder.auth.hops.items():
+            if hop.token_refreshes != hop.token_refreshes_done + hop.refreshing.value:
+                problems.append(f"hop {name}: token refreshes started != ended + in flight")
     if problems:
         raise ConservationError("; ".join(problems))

@@ -322,3 +322,19 @@ def test_bundled_service_auth_scenario_storm_and_jitter():
     assert p99["margin 10s + jitter 20s"] < 0.25 < min(p99["refresh at expiry"], p99["margin 10s"])
     assert hop_auth(results["refresh at expiry"])["token_waits"] > 300
     assert hop_auth(results["margin 10s"])["token_waits"] == 60  # only the first tokens
+
+
+def test_traces_show_the_token_wait_and_the_cause_of_a_403():
+    from simulator.model.tracing import TOKEN_WAIT, TraceSampler
+    from simulator.report.traces import log_rows
+
+    _, traces = simulator.trace(
+        scenario(tokens(), token_work="200ms"), sampler=TraceSampler(first=3)
+    )
+    waits = [span for span in traces[0].spans if span.kind == TOKEN_WAIT]
+    assert len(waits) == 1 and waits[0].end - waits[0].start == pytest.approx(0.201, abs=0.002)
+    assert any("service token" in row[4] for row in log_rows(traces[0]))
+    _, refused = simulator.trace(
+        scenario(WRONG_SECRET.format(policies="")), sampler=TraceSampler(first=1)
+    )
+    assert any(row[3] == "403 forbidden_secret" for row in log_rows(refused[0]))
