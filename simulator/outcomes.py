@@ -16,6 +16,13 @@ Every call, at every hop, ends in exactly one :class:`Outcome`:
 
 A :class:`Reply` pairs the outcome with the HTTP status (0 when there was no HTTP answer). Whether
 an outcome is retried is decided by the retry policy from this taxonomy, never by ad-hoc checks.
+
+A reply may also name its *cause*, for accounting only (no policy reads it): ``forbidden_secret``
+and ``forbidden_token`` (a 403 from a callee's service authentication, see
+:mod:`simulator.policies.credentials`), ``setup_error`` (the 500 a caller answers when its request
+could not even be set up: a misconfigured hop) and ``token_unavailable`` (a call that could not
+get a service token because its refresh failed). The cause travels with the reply when a service
+passes an upstream error through, so the client's counts can say why a 403 or a 500 happened.
 Deduplication is not an outcome: a shared call ends with the shared call's outcome and is counted
 separately as a dedup hit.
 """
@@ -92,13 +99,15 @@ N_OUTCOMES = len(OUTCOMES)
 
 class Reply(NamedTuple):
     """The answer a caller sees: an outcome, the HTTP status (0 if no HTTP answer came), an
-    optional ``Retry-After`` in seconds (the reference gateway's 503 says ``retryAfter: 30``) and,
-    for a degraded answer, the fan-out branches it lacks ('gateway->stats GET /stats')."""
+    optional ``Retry-After`` in seconds (the reference gateway's 503 says ``retryAfter: 30``),
+    for a degraded answer, the fan-out branches it lacks ('gateway->stats GET /stats'), and the
+    cause it is counted under ('' for none; see the module docstring)."""
 
     outcome: Outcome
     status: int = 0
     retry_after: float | None = None
     missing: tuple[str, ...] = ()
+    cause: str = ""
 
     @property
     def ok(self) -> bool:
@@ -124,3 +133,9 @@ RESET = Reply(Outcome.CONNECTION_RESET)
 BREAKER_OPEN = Reply(Outcome.BREAKER_OPEN)
 REJECTED = Reply(Outcome.REJECTED)
 DEADLINE_EXCEEDED = Reply(Outcome.DEADLINE_EXCEEDED)
+FORBIDDEN_SECRET = Reply(Outcome.CLIENT_ERROR, 403, cause="forbidden_secret")
+FORBIDDEN_TOKEN = Reply(Outcome.CLIENT_ERROR, 403, cause="forbidden_token")
+SETUP_ERROR = Reply(Outcome.SERVER_ERROR, 500, cause="setup_error")
+TOKEN_UNAVAILABLE = "token_unavailable"
+CAUSES: tuple[str, ...] = ("forbidden_secret", "forbidden_token", "setup_error", TOKEN_UNAVAILABLE)
+"""Every cause a reply may carry, in the order summaries list them."""

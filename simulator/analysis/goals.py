@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from simulator.metrics.catalog import GOALS
-from simulator.scenario.goals import Goal, parse_goal
+from simulator.scenario.goals import Goal, parse_goal, route_key
 
 LATENCY_STATISTICS = ("p50", "p90", "p99", "p999", "mean", "max")
 """Statistics of success latency in a summary, each flattened to ``latency_{name}_s``."""
@@ -36,19 +36,12 @@ def summary_metrics(summary: Mapping[str, Any]) -> dict[str, float | None]:
     ``SERVICE.wasted_work_s``, and per hop
     ``CALLER->CALLEE.calls`` and ``CALLER->CALLEE.amplification``: attempts per client request
     (the summary's own ``amplification`` if it has one, else attempts, else calls, divided by the
-    requests offered).
+    requests offered). With a mix of several routes, also each route's ratios and latencies as
+    ``route ROUTE.KEY`` (e.g. ``route GET /dashboard.latency_p99_s``), for goals on one route.
     """
     metrics: dict[str, float | None] = {}
     metrics["goodput_rps"] = _number(summary.get("goodput_rps"))
-    ratio = _number(summary.get("success_ratio"))
-    degraded = _number(summary.get("degraded_ratio")) or 0.0
-    metrics["success_ratio"] = ratio
-    metrics["degraded_ratio"] = None if ratio is None else degraded
-    # rounded as the summary's ratios are, so that no failures reads 0, not 3e-17
-    metrics["error_ratio"] = None if ratio is None else round(max(0.0, 1.0 - ratio - degraded), 9)
-    success = summary.get("latency_s", {}).get("success", {})
-    for name in LATENCY_STATISTICS:
-        metrics[f"latency_{name}_s"] = _number(success.get(name))
+    metrics.update(_ratios_and_latencies(summary))
     services = summary.get("services", {})
     wasted = [_number(svc.get("wasted_work_s")) or 0.0 for svc in services.values()]
     metrics["wasted_work_s"] = float(sum(wasted))
@@ -62,6 +55,26 @@ def summary_metrics(summary: Mapping[str, Any]) -> dict[str, float | None]:
         if amplification is None and offered:
             amplification = float(edge.get("attempts", calls)) / offered
         metrics[f"{name}.amplification"] = amplification
+    routes = summary.get("routes", {})
+    if len(routes) > 1:
+        for route, part in routes.items():
+            for key, value in _ratios_and_latencies(part).items():
+                metrics[route_key(route, key)] = value
+    return metrics
+
+
+def _ratios_and_latencies(part: Mapping[str, Any]) -> dict[str, float | None]:
+    """Success, degraded and error ratios and success latencies of a summary or of one route."""
+    metrics: dict[str, float | None] = {}
+    ratio = _number(part.get("success_ratio"))
+    degraded = _number(part.get("degraded_ratio")) or 0.0
+    metrics["success_ratio"] = ratio
+    metrics["degraded_ratio"] = None if ratio is None else degraded
+    # rounded as the summary's ratios are, so that no failures reads 0, not 3e-17
+    metrics["error_ratio"] = None if ratio is None else round(max(0.0, 1.0 - ratio - degraded), 9)
+    success = part.get("latency_s", {}).get("success", {})
+    for name in LATENCY_STATISTICS:
+        metrics[f"latency_{name}_s"] = _number(success.get(name))
     return metrics
 
 
@@ -132,7 +145,7 @@ def evaluate(
     flat = _flat(measured)
     rows = []
     for goal in _goals(goals):
-        value = _number(flat.get(GOALS[goal.metric].key))
+        value = _number(flat.get(goal.key))
         note = "" if value is not None else _missing_note(goal, flat)
         rows.append(
             GoalResult(
@@ -165,7 +178,7 @@ def evaluate_replications(
     n = len(flats)
     rows = []
     for goal in _goals(goals):
-        values = [_number(f.get(GOALS[goal.metric].key)) for f in flats]
+        values = [_number(f.get(goal.key)) for f in flats]
         present = [v for v in values if v is not None]
         share = sum(goal.met_by(v) for v in values) / n
         if len(present) == n:

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from simulator.experiment.auth_summary import add_auth_summary
 from simulator.experiment.recovery import RECOVERY_RULE, measure_recovery
 from simulator.experiment.result import RunResult, freeze_data
 from simulator.metrics.histogram import LatencyHistogram, percentiles_from_counts
@@ -137,6 +138,13 @@ def freeze(
             for f in scenario.faults
         ],
     }
+    if recorder.auth is not None:
+        verify = {
+            name: s.authentication.verify_work
+            for name, s in scenario.services.items()
+            if s.authentication is not None
+        }
+        add_auth_summary(summary, recorder.auth, verify, scenario.duration, times, series)
     client = recorder.client
     summary["conservation"] = {
         "offered": client.offered_total,

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from simulator.hops import Hop
+from simulator.metrics.auth import AuthRecorder
 from simulator.metrics.histogram import COARSE, N_COARSE, LatencyHistogram, bin_index
 from simulator.metrics.level import Level
 from simulator.outcomes import N_OUTCOMES, OUTCOMES, Outcome, Reply
@@ -258,6 +259,7 @@ class Recorder:
     client: ClientStats = field(init=False)
     services: dict[str, ServiceStats] = field(default_factory=dict)
     edges: dict[str, EdgeStats] = field(default_factory=dict)
+    auth: AuthRecorder | None = None  # service authentication, when the scenario has any
 
     def __post_init__(self) -> None:
         self.n_buckets = n_buckets_for(self.duration, self.bucket)

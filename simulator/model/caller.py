@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import simpy
 
 from simulator.model.calls import Call, Lease, chain
-from simulator.model.plan import WorkNode
+from simulator.model.plan import VerifyNode, WorkNode
 from simulator.model.service import InstanceCrashed
 from simulator.model.sites import CallSite, ParallelSite
 from simulator.model.tracing import (
@@ -88,6 +88,10 @@ class CallPath:
         edge = site.edge
         trace = req.trace
         started = self.env.now
+        if site.gate is not None:  # service authentication (simulator.model.auth), or setup error
+            parent, refused = yield from site.gate.enter(req, site, parent, caller)
+            if refused is not None:
+                return refused  # failed before anything was sent: counted by the gate
         if site.stacks is None:
             edge.attempt(started)
             if site.timeout is None:  # the common case, inlined: one generator frame less
@@ -278,6 +282,8 @@ class CallPath:
         stats.arrivals[stats.bucket_of(arrived)] += 1
         instance = service.pick()
         refused = self._refusal(service, instance, call.deadline, arrived)
+        if refused is None and site.guard is not None:  # a wrong secret or no token: 403 at once
+            refused = site.guard.admit(instance.index, arrived, call)
         if refused is not None:
             stats.answered[refused.outcome] += 1
             if req.trace is not None:
@@ -296,6 +302,13 @@ class CallPath:
             for step in site.steps:
                 if type(step) is WorkNode:
                     reply = yield from self._work(req, site, step.slot, call, instance, hold)
+                    if reply is not None:
+                        break
+                    continue
+                if type(step) is VerifyNode:  # the service token, verified on a worker
+                    reply = yield from self._work(req, site, step.slot, call, instance, hold)
+                    if reply is None:
+                        reply = site.guard.verified(env.now, call)
                     if reply is not None:
                         break
                     continue

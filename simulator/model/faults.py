@@ -16,6 +16,7 @@ from simulator.scenario.schema import (
     ErrorFault,
     HangFault,
     LatencyFault,
+    MisconfiguredFault,
     OutageFault,
 )
 
@@ -114,6 +115,15 @@ class FaultInjector:
                     self._scale_capacity(instance, fault.capacity, add=False)
 
             return undo_brownout
+        if isinstance(fault, MisconfiguredFault):
+            for holder in holders:
+                holder.misconfigured += 1
+
+            def undo_misconfigured() -> None:
+                for holder in holders:
+                    holder.misconfigured -= 1
+
+            return undo_misconfigured
         raise TypeError(f"unknown fault {fault!r}")
 
     @staticmethod

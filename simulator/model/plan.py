@@ -5,13 +5,16 @@ a numbered *slot* with its own named stream. A request draws all its slots when 
 arrival order, so its first-attempt demands depend only on the seed and its arrival index: never on
 what a timeout or a retry did to other requests (common random numbers). A slot used a second time
 (a retry, a hedge) draws from the slot's separate retry stream.
+
+A caller's service-token refreshes are calls too: each (caller, issuer, token route) gets an entry
+of its own after the workload's (``token_entries``), expanded like any other call.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from simulator.distributions import Sampler, make_sampler
+from simulator.distributions import Constant, Sampler, make_sampler
 from simulator.hops import Hop
 from simulator.outcomes import OK, Reply, http_reply
 from simulator.policies.stack import HopPolicies
@@ -25,6 +28,12 @@ class WorkNode:
     """Local work on the service running the route."""
 
     slot: int
+
+
+@dataclass(slots=True, eq=False)
+class VerifyNode(WorkNode):
+    """Verifying a service token: work on the callee's worker before the route's steps, after
+    which an expired token is refused (see :mod:`simulator.model.auth`)."""
 
 
 @dataclass(slots=True, eq=False)
@@ -62,6 +71,8 @@ class Plan:
     slot_names: list[str]
     samplers: list[Sampler]
     retry_samplers: list[Sampler]
+    token_entries: dict[tuple[str, str, str], int] = field(default_factory=dict)
+    """(caller, issuer, route) of a token refresh -> its index in ``entries``."""
 
     @property
     def entry(self) -> CallNode:
@@ -84,6 +95,8 @@ def build_plan(scenario: Scenario, streams) -> Plan:
     retry: list[Sampler] = []
     routes = {name: service.route_table() for name, service in scenario.services.items()}
     network = scenario.network
+    tokens = token_calls(scenario)
+    issuing = {(issuer, route) for _, issuer, route in tokens}
 
     def slot(name: str, dist) -> int:
         names.append(name)
@@ -109,6 +122,15 @@ def build_plan(scenario: Scenario, streams) -> Plan:
             optimistic=route in service.optimistic_routes,
             success=http_reply(status),
         )
+        auth = service.authentication
+        if (
+            auth is not None
+            and auth.verify_work > 0
+            and auth.checks_route(route)
+            and auth.checks_token(route, (callee, route) in issuing)
+        ):
+            verify = Constant(value=auth.verify_work)
+            node.steps.append(VerifyNode(slot(f"verify {here}", verify)))
         for i, step in enumerate(routes[callee][route].steps):
             step_path = f"{here}#{i}"
             if isinstance(step, TaggedWork):
@@ -131,7 +153,33 @@ def build_plan(scenario: Scenario, streams) -> Plan:
         first = len(names)
         entries.append(expand(CLIENT, workload.target, route, workload.timeout, ""))
         ranges.append(range(first, len(names)))
-    return Plan(entries, ranges, names, samplers, retry)
+    token_entries = {}
+    for caller, issuer, route in tokens:
+        first = len(names)
+        token_entries[(caller, issuer, route)] = len(entries)
+        entries.append(expand(caller, issuer, route, None, f"token {caller}"))
+        ranges.append(range(first, len(names)))
+    return Plan(entries, ranges, names, samplers, retry, token_entries)
 
 
-__all__ = ["CallNode", "ParallelNode", "Plan", "WorkNode", "build_plan"]
+def token_calls(scenario: Scenario) -> list[tuple[str, str, str]]:
+    """(caller, issuer, route) of every service-token refresh the scenario's hops make."""
+    calls = []
+    for key, policies in scenario.policies.items():
+        credentials = policies.credentials
+        if credentials is not None and credentials.token is not None:
+            hop = Hop.parse(key)
+            assert hop is not None
+            calls.append((hop.caller, credentials.token.issuer, credentials.token.route))
+    return list(dict.fromkeys(calls))
+
+
+__all__ = [
+    "CallNode",
+    "ParallelNode",
+    "Plan",
+    "VerifyNode",
+    "WorkNode",
+    "build_plan",
+    "token_calls",
+]

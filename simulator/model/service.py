@@ -27,13 +27,14 @@ class InstanceCrashed(Exception):
 class ActiveFaults:
     """The faults currently in force on one target (service, instance or hop)."""
 
-    __slots__ = ("error", "extra", "hang", "slowdown")
+    __slots__ = ("error", "extra", "hang", "misconfigured", "slowdown")
 
     def __init__(self) -> None:
         self.error: list[tuple[float, int, Sampler]] = []  # (rate, status, uniform draws)
         self.extra: list[Sampler] = []  # added latency
         self.hang: list[tuple[float, Sampler, object]] = []  # (rate, uniform draws, release event)
         self.slowdown = 1.0
+        self.misconfigured = 0  # misconfigured faults in force on a hop (read by its Gate)
 
     def __bool__(self) -> bool:
         return bool(self.error or self.extra or self.hang) or self.slowdown != 1.0
@@ -183,8 +184,11 @@ class ServiceRuntime:
     def upstream_error(self, reply: Reply) -> Reply:
         """What this service answers when a downstream call failed: an upstream HTTP error is
         passed through; no response at all (timeout, refused, reset, rejected) becomes 503, with
-        this service's Retry-After if it has one (the reference gateway's ``retryAfter: 30``)."""
-        return reply if reply.status else self.unavailable
+        this service's Retry-After if it has one (the reference gateway's ``retryAfter: 30``),
+        keeping the failure's cause (a call that could get no service token)."""
+        if reply.status:
+            return reply
+        return self.unavailable._replace(cause=reply.cause) if reply.cause else self.unavailable
 
     def pick(self) -> Instance:
         """The instance a new call goes to (it may be down: the caller is then refused)."""

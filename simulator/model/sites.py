@@ -37,6 +37,8 @@ class CallSite:
     __slots__ = (
         "edge",
         "faults",
+        "gate",
+        "guard",
         "hop",
         "label",
         "node",
@@ -75,6 +77,8 @@ class CallSite:
         self.faults = faults  # faults in force on the hop itself, if any can be
         self.stacks = stacks  # one per caller instance, or None without policies
         self.wheel = wheel  # expires the fixed timeout without an event per call
+        self.gate = None  # service authentication, caller's side (simulator.model.auth.Gate)
+        self.guard = None  # ... and the callee's checks on this route (Guard)
         self.steps: list[WorkNode | CallSite | ParallelSite] = []
 
 

@@ -21,7 +21,8 @@ from simulator.outcomes import Reply
 # Span kinds. Spans with a duration: the client's whole request, a logical call through a policy
 # stack, one attempt, the callee serving it, a wait in its queue, a work step, a backoff wait
 # and a wait for a pooled socket. Instants (start == end): a refusal by the caller's own policy
-# stack, a shared (deduplicated) answer, a fallback answer, an injected fault.
+# stack, a shared (deduplicated) answer, a fallback answer, an injected fault. A call that waits
+# for its service token (simulator.model.auth) has a token_wait span.
 REQUEST = "request"
 CALL = "call"
 ATTEMPT = "attempt"
@@ -35,6 +36,7 @@ REFUSAL = "refused"
 SHARED = "shared"
 FALLBACK = "fallback"
 FAULT = "fault"
+TOKEN_WAIT = "token_wait"  # a call waiting for its caller's service token to be refreshed
 
 
 class Span(NamedTuple):
@@ -163,6 +165,7 @@ __all__ = [
     "RETRY_WAIT",
     "SERVE",
     "SHARED",
+    "TOKEN_WAIT",
     "WORK",
     "Span",
     "Trace",

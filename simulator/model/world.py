@@ -8,7 +8,9 @@ import simpy
 
 from simulator.distributions import uniform_sampler
 from simulator.hops import Hop
+from simulator.metrics.auth import AuthRecorder
 from simulator.metrics.recorder import EdgeStats, Recorder
+from simulator.model.auth import ServiceAuthModel, uses_auth
 from simulator.model.caller import REQUEST_TIMEOUT, CallPath
 from simulator.model.calls import ROOT, Request, TimerWheel
 from simulator.model.faults import FaultInjector
@@ -68,7 +70,13 @@ class Simulation:
         self.stacks: dict[Hop, list[CallPolicies]] = {}
         self.wheels: dict[float, TimerWheel] = {}
         self._streams = streams
+        self.auth = None
+        if uses_auth(scenario):
+            recorder.auth = AuthRecorder(recorder.n_buckets, scenario.bucket, scenario.warmup)
+            self.auth = ServiceAuthModel(env, scenario, recorder.auth, streams, self.hops)
         self.entries = [self._site(entry) for entry in self.plan.entries]
+        if self.auth is not None:
+            self.auth.start(self.path, self.plan, self.entries)
         for service in self.services.values():
             if service.request_timeout is not None:
                 service.request_timer = TimerWheel(env, service.request_timeout, REQUEST_TIMEOUT)
@@ -94,6 +102,8 @@ class Simulation:
             stacks = self._stacks_for(hop, policies, edge)
         wheel = None if node.timeout is None else self._wheel(node.timeout)
         site = CallSite(node, self.services[hop.callee], edge, self.hops.get(hop), stacks, wheel)
+        if self.auth is not None:
+            self.auth.attach(site)
         for step in node.steps:
             if isinstance(step, WorkNode):
                 site.steps.append(step)
@@ -132,7 +142,7 @@ class Simulation:
         index = self._next_index
         self._next_index = index + 1
         self.recorder.client.offer(self.env.now)
-        entry = self._pick_route() if self._pick_route is not None else 0
+        entry = self._pick_route(self.env.now) if self._pick_route is not None else 0
         request = Request(index, self._next_key(), self.env.now, self.plan.draw_demands(entry))
         return request, entry
 
@@ -146,6 +156,8 @@ class Simulation:
             request.trace = []
         reply = yield from self.path.call(request, self.entries[entry], ROOT)
         self.recorder.client.complete(request.start, self.env.now, reply, entry)
+        if reply.cause:
+            self.recorder.auth.client_answer(self.env.now, reply.cause)  # type: ignore[union-attr]
         if request.trace is not None:
             self._keep_trace(request, self.entries[entry].route, reply)
 
@@ -177,6 +189,9 @@ class Simulation:
             stats.in_system.close(end)
             stats.busy.close(end)
             stats.queued.close(end)
+        if recorder.auth is not None:
+            for hop_stats in recorder.auth.hops.values():
+                hop_stats.refreshing.close(end)
         for edge in recorder.edges.values():
             for _, breaker in edge.breakers:
                 breaker.state_at(end)  # apply a timed transition due before the end
@@ -206,5 +221,9 @@ def check_conservation(recorder: Recorder) -> None:
                 f"service {name}: arrivals {arrivals} != answered {answered} + in system "
                 f"{stats.in_system.value}"
             )
+    if recorder.auth is not None:  # every token refresh ended, or is still in flight
+        for name, hop in recorder.auth.hops.items():
+            if hop.token_refreshes != hop.token_refreshes_done + hop.refreshing.value:
+                problems.append(f"hop {name}: token refreshes started != ended + in flight")
     if problems:
         raise ConservationError("; ".join(problems))

@@ -14,6 +14,7 @@ from pydantic import Field
 from simulator.policies.breaker import BreakerConfig
 from simulator.policies.budgets import BudgetConfig
 from simulator.policies.bulkhead import BulkheadConfig
+from simulator.policies.credentials import Credentials
 from simulator.policies.deadline import DeadlineConfig
 from simulator.policies.dedup import DedupConfig
 from simulator.policies.fallback import FallbackConfig
@@ -69,6 +70,11 @@ class HopPolicies(ConfigModel):
     fallback: FallbackConfig | None = Field(
         None, description="answer from a fallback when the stack gives up"
     )
+    credentials: Credentials | None = Field(
+        None,
+        description="service authentication: the secret sent and the service token held "
+        "(applied before the stack, once per call)",
+    )
 
     @property
     def needs_stack(self) -> bool:
@@ -76,5 +82,5 @@ class HopPolicies(ConfigModel):
         return self.on_timeout == "cancel" or any(
             getattr(self, name) is not None
             for name in type(self).model_fields
-            if name not in ("timeout", "route_timeouts", "on_timeout")
+            if name not in ("timeout", "route_timeouts", "on_timeout", "credentials")
         )

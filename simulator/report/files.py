@@ -10,6 +10,7 @@ from pathlib import Path
 
 from simulator.experiment.result import RunResult
 from simulator.plots import latency_distribution, timeline
+from simulator.plots.auth_charts import auth_timeline, has_auth
 from simulator.report.narrative import narrative
 from simulator.report.outdir import OutputDir
 
@@ -59,6 +60,8 @@ def stage_run(result: RunResult, out: OutputDir, charts: bool = True) -> None:
     if charts:
         for name, chart in RUN_CHARTS.items():
             chart(result).savefig(out.stage(name), dpi=PNG_DPI)
+        if has_auth(result):  # service authentication: 403s, setup errors, token refreshes
+            auth_timeline(result).savefig(out.stage("auth.png"), dpi=PNG_DPI)
 
 
 def write_run(result: RunResult, out: Path, charts: bool = True) -> list[Path]:

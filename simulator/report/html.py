@@ -289,6 +289,7 @@ def _run_page(result: RunResult, folder: OutputDir, source_text: str | None) -> 
             "(each peak marked), and each circuit breaker's state over time (grey: fault windows)"
         ),
         "latency.png": "Latency distribution",
+        "auth.png": "Service authentication: answers by cause, token refreshes started",
     }
     for name, png in pngs.items():
         page.image(png, captions.get(name, name))

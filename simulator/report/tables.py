@@ -401,6 +401,66 @@ def _breakers(summary: Mapping[str, Any], limit: int | None) -> Table | None:
     return Table("Circuit breakers", headers, rows, descriptions, tuple(notes))
 
 
+def _auth(summary: Mapping[str, Any]) -> Table:
+    """Service authentication: per hop the 403s its attempts got, its setup errors, its token
+    refreshes (failed ones, calls that waited for one, their mean wait, the most in flight at
+    once); first, the client's final answers by cause ('failed': no token could be had)."""
+    causes = summary["requests"]["causes"]
+    rows = [
+        [
+            "client answers",
+            COUNT.format(causes["forbidden_secret"]),
+            COUNT.format(causes["forbidden_token"]),
+            COUNT.format(causes["setup_error"]),
+            "",
+            COUNT.format(causes["token_unavailable"]),
+            "",
+            "",
+            "",
+        ]
+    ]
+    for name, edge in summary["edges"].items():
+        auth = edge.get("auth")
+        if auth is None:
+            continue
+        rows.append(
+            [
+                name,
+                COUNT.format(auth["forbidden_secret"]),
+                COUNT.format(auth["forbidden_token"]),
+                COUNT.format(auth["setup_errors"]),
+                COUNT.format(auth["token_refreshes"]),
+                COUNT.format(auth["token_refresh_failures"]),
+                COUNT.format(auth["token_waits"]),
+                DURATION.format(auth["token_wait_mean_s"]),
+                COUNT.format(auth["peak_concurrent_refreshes"]),
+            ]
+        )
+    headers = [
+        "service auth",
+        "403 secret",
+        "403 token",
+        "setup err",
+        "refreshes",
+        "failed",
+        "waited",
+        "mean wait",
+        "at once",
+    ]
+    descriptions = (
+        "the client's final answers by cause, then each hop that authenticates",
+        "attempts refused with 403: wrong or no shared secret",
+        "attempts refused with 403: expired or unverifiable token",
+        "500 setup errors from a misconfigured hop",
+        "token refreshes the caller sent to the issuer",
+        "refreshes that failed (client row: answers failed because no token could be had)",
+        "calls that waited for a refresh because their token had expired",
+        "mean wait of those calls",
+        "most refreshes in flight at once (after warm-up)",
+    )
+    return Table("Service authentication", headers, rows, descriptions)
+
+
 def _faults(faults: list[Mapping[str, Any]]) -> Table:
     rows = [[f["kind"], f["target"], f"{f['start_s']:g} s", f"{f['end_s']:g} s"] for f in faults]
     return Table("Faults", ["fault", "target", "from", "to"], rows)
@@ -421,6 +481,7 @@ def run_tables(summary: Mapping[str, Any], breaker_limit: int | None = None) -> 
         _hop_outcomes(edges),
         _hop_policies(edges),
         _breakers(summary, breaker_limit),
+        _auth(summary) if "causes" in requests else None,  # service auth or a misconfigured hop
         _faults(summary["faults"]) if summary["faults"] else None,
     ]
     return [t for t in tables if t is not None and t.rows]

@@ -15,25 +15,26 @@ from simulator.model.tracing import (
     REFUSAL,
     RETRY_WAIT,
     SHARED,
+    TOKEN_WAIT,
     Span,
     Trace,
 )
 from simulator.outcomes import Reply
 from simulator.report.text import safe_name, text_table
 
-LOGGED = (ATTEMPT, REFUSAL, RETRY_WAIT, SHARED, FALLBACK, FAULT)
+LOGGED = (ATTEMPT, REFUSAL, RETRY_WAIT, SHARED, FALLBACK, FAULT, TOKEN_WAIT)
 
 
 def status_text(reply: Reply | None) -> str:
-    """The HTTP status ('503'; '200 degraded' for a partial answer), or the outcome when no HTTP
-    answer came ('timeout', 'breaker_open')."""
+    """The HTTP status ('503'; '200 degraded' for a partial answer; '403 forbidden_secret' with
+    its cause), or the outcome when no HTTP answer came ('timeout', 'breaker_open')."""
     if reply is None:
         return ""
     if not reply.status:
-        return reply.outcome.label
+        return f"{reply.outcome.label} {reply.cause}".rstrip()
     if reply.missing:
         return f"{reply.status} degraded"
-    return str(reply.status)
+    return f"{reply.status} {reply.cause}".rstrip()
 
 
 def lane(span: Span) -> str:

@@ -64,6 +64,8 @@ LIBRARY_KEYS: dict[str, str] = {
     "minRetryConcurrency": "min_retry_concurrency",
     "maxTokens": "max_tokens",
     "tokenRatio": "token_ratio",
+    "expiresIn": "expiry",
+    "expirationSeconds": "expiry",
 }
 _LIBRARY_KEYS_FOLDED = {k.lower(): v for k, v in LIBRARY_KEYS.items()}
 

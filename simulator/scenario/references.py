@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from simulator.hops import Hop
 from simulator.scenario.errors import format_path
+from simulator.scenario.goals import parse_goal
 from simulator.scenario.schema import (
     CallStep,
     CrashFault,
@@ -22,6 +23,7 @@ _FAULT_TARGETS = {
     "crash": {"service"},
     "brownout": {"service", "instance"},
     "hang": {"service", "instance"},
+    "misconfigured": {"hop"},
 }
 
 
@@ -110,9 +112,25 @@ def check_references(scenario: Scenario) -> list[str]:
                 )
 
     problems.extend(_check_policies(scenario))
+    problems.extend(_check_authentication(scenario, calls))
 
     for i, fault in enumerate(scenario.faults):
         problems.extend(_check_fault(f"faults.{i}.target", fault, scenario))
+    workload_routes = [route for route, _ in workload.routes]
+    for i, text in enumerate(scenario.goals):
+        route = parse_goal(text).route
+        if route is None:
+            continue
+        if len(workload_routes) < 2:
+            problems.append(
+                f"goals.{i}: {text!r} names route {route!r}; a goal on one route needs a "
+                "workload.mix of several routes (with one route, leave the brackets out)"
+            )
+        elif route not in workload_routes:
+            problems.append(
+                f"goals.{i}: {text!r} names route {route!r}; must be one of the workload's routes: "
+                + ", ".join(repr(r) for r in workload_routes)
+            )
     return problems
 
 
@@ -141,6 +159,80 @@ def _check_policies(scenario: Scenario) -> list[str]:
                     f"calls route {route!r}; {_known(called[key], 'routes it calls')}"
                 )
 
+    return problems
+
+
+def _check_rotation(path: list[str], rotation, duration: float) -> list[str]:
+    """A secret rotation must start and end within the run."""
+    if rotation is None or rotation.end < duration:
+        return []
+    if rotation.at >= duration:
+        where, what = "at", f"{rotation.at:g} s starts the rotation after the run"
+    else:
+        where, what = "spread", f"{rotation.spread:g} s ends the rotation at {rotation.end:g} s"
+    return [
+        f"{format_path([*path, 'rotation', where])}: {what}; at + spread must be less than "
+        f"duration ({duration:g} s)"
+    ]
+
+
+def _reaches(calls, start: tuple[str, str]) -> set[str]:
+    """The services a route's calls reach, directly or through others."""
+    seen: set[tuple[str, str]] = set()
+    todo = [start]
+    while todo:
+        node = todo.pop()
+        if node not in seen:
+            seen.add(node)
+            todo.extend(calls.get(node, []))
+    return {service for service, _ in seen}
+
+
+def _check_authentication(scenario: Scenario, calls) -> list[str]:
+    """Exempt routes exist, rotations fit in the run, token issuers and routes exist, and a
+    token refresh never calls back into the caller that needs the token."""
+    problems: list[str] = []
+    services = scenario.services
+    for name, service in services.items():
+        auth = service.authentication
+        if auth is None:
+            continue
+        path = ["services", name, "authentication"]
+        problems.extend(_check_rotation(path, auth.rotation, scenario.duration))
+        table = service.route_table()
+        for i, route in enumerate(auth.exempt_routes):
+            if route not in table:
+                problems.append(
+                    f"{format_path([*path, 'exempt_routes', str(i)])}: route {route!r} does not "
+                    f"exist on {name!r}; {_known(table, 'routes of ' + name)}"
+                )
+    for key, policies in scenario.policies.items():
+        credentials = policies.credentials
+        if credentials is None:
+            continue
+        path = ["policies", key, "credentials"]
+        problems.extend(_check_rotation(path, credentials.rotation, scenario.duration))
+        token = credentials.token
+        hop = Hop.parse(key)
+        if token is None or hop is None:
+            continue
+        where = format_path([*path, "token"])
+        if token.issuer not in services:
+            problems.append(
+                f"{where}.issuer: {token.issuer!r} is not a service; {_known(services, 'services')}"
+            )
+        elif token.route not in services[token.issuer].route_table():
+            table = services[token.issuer].route_table()
+            problems.append(
+                f"{where}.route: route {token.route!r} does not exist on {token.issuer!r}; "
+                f"{_known(table, 'routes of ' + token.issuer)}"
+            )
+        elif hop.caller in _reaches(calls, (token.issuer, token.route)):
+            problems.append(
+                f"{where}.issuer: the token route {token.issuer} {token.route!r} reaches "
+                f"{hop.caller!r}, the caller that needs the token; a token must come from "
+                "another service"
+            )
     return problems
 
 

@@ -15,6 +15,7 @@ from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
 from simulator.distributions import Constant, Distribution
 from simulator.hops import Target, canonical_hop
+from simulator.policies.credentials import ServiceAuth
 from simulator.policies.stack import HopPolicies
 from simulator.scenario.goals import check_goal
 from simulator.units import ConfigModel, Duration, OptionalDuration
@@ -160,6 +161,11 @@ class Service(ConfigModel):
         description="routes (or database operations) whose concurrent writes to the same request "
         "key conflict: the later commit is answered 409 (optimistic concurrency)",
     )
+    authentication: ServiceAuth | None = Field(
+        None,
+        description="service authentication this service requires of its callers: shared "
+        "secrets (X-Service-Secret, 403 if missing or wrong) and service tokens (JWT)",
+    )
 
     @model_validator(mode="after")
     def _database_keys(self) -> Self:
@@ -216,12 +222,43 @@ class Keys(ConfigModel):
 
 
 class RouteShare(ConfigModel):
-    """One route of a traffic mix and its share of the requests."""
+    """One route of a traffic mix: its share of the requests (``weight``), or its own Poisson
+    stream (``rate``, with an optional ``schedule``) added to the other routes'."""
 
     route: str = Field(min_length=1, max_length=200, description="route on the workload's target")
-    weight: float = Field(
-        gt=0, le=1e9, description="relative share of requests (any positive scale)"
+    weight: float | None = Field(
+        None,
+        gt=0,
+        le=1e9,
+        description="relative share of the workload's requests (any positive scale)",
     )
+    rate: float | None = Field(
+        None,
+        ge=0,
+        le=1e7,
+        description="instead of 'weight': this route's own requests per second at start",
+    )
+    schedule: list[RatePoint] = Field(
+        default_factory=list,
+        max_length=10_000,
+        description="with 'rate': this route's rate changes over time (a burst of reports)",
+    )
+
+    @model_validator(mode="after")
+    def _weight_or_rate(self) -> Self:
+        if (self.weight is None) == (self.rate is None):
+            raise ValueError("give 'weight' (a share of the workload's rate) or 'rate', not both")
+        if self.schedule and self.rate is None:
+            raise ValueError("'schedule' needs 'rate' (a weight has no schedule)")
+        times = [point.at for point in self.schedule]
+        if times != sorted(times):
+            raise ValueError("schedule points must be in order of 'at'")
+        return self
+
+    @property
+    def peak_rate(self) -> float:
+        """This route's highest rate (0 for a weighted route)."""
+        return max([self.rate or 0.0, *(point.rate for point in self.schedule)])
 
 
 class Workload(ConfigModel):
@@ -256,15 +293,41 @@ class Workload(ConfigModel):
             raise ValueError("schedule points must be in order of 'at'")
         if self.mix and "route" in self.model_fields_set:
             raise ValueError("give 'route' or 'mix', not both")
+        rated = [share.rate is not None for share in self.mix]
+        if any(rated):
+            if not all(rated):
+                raise ValueError(
+                    "mix: give every route a 'weight' (shares of 'rate') or every route a 'rate' "
+                    "(streams of their own), not some of each"
+                )
+            if self.kind != "open":
+                raise ValueError("mix routes with a 'rate' need kind = 'open'")
+            if {"rate", "schedule"} & self.model_fields_set:
+                raise ValueError(
+                    "the mix's routes have rates of their own: leave out the workload's 'rate' "
+                    "and 'schedule'"
+                )
         return self
 
     @property
+    def rated_mix(self) -> bool:
+        """The mix's routes are streams of their own (each with a ``rate``)."""
+        return bool(self.mix) and self.mix[0].rate is not None
+
+    @property
     def routes(self) -> list[tuple[str, float]]:
-        """(route, weight) for every route the client calls."""
-        return [(share.route, share.weight) for share in self.mix] or [(self.route, 1.0)]
+        """(route, weight) for every route the client calls (a rated route's starting rate as
+        its weight)."""
+        return [(share.route, share.weight or share.rate or 0.0) for share in self.mix] or [
+            (self.route, 1.0)
+        ]
 
     @property
     def peak_rate(self) -> float:
+        """The highest arrival rate (with a rated mix, an upper bound: the sum of the routes'
+        peaks, the rate arrivals are thinned from)."""
+        if self.rated_mix:
+            return sum(share.peak_rate for share in self.mix)
         return max([self.rate, *(point.rate for point in self.schedule)])
 
 
@@ -331,11 +394,25 @@ class HangFault(_FaultBase):
     rate: float = Field(1.0, ge=0, le=1, description="share of requests that hang, 0..1")
 
 
+class MisconfiguredFault(_FaultBase):
+    """The caller's side of a hop is misconfigured (a bad deploy: a malformed service URL): its
+    calls fail before anything is sent, and the caller answers 500, the reference gateway's
+    "setup error" branch."""
+
+    kind: Literal["misconfigured"]
+
+
 Fault = Annotated[
-    LatencyFault | ErrorFault | OutageFault | CrashFault | BrownoutFault | HangFault,
+    LatencyFault
+    | ErrorFault
+    | OutageFault
+    | CrashFault
+    | BrownoutFault
+    | HangFault
+    | MisconfiguredFault,
     Field(discriminator="kind"),
 ]
-FAULT_KINDS = ("latency", "errors", "outage", "crash", "brownout", "hang")
+FAULT_KINDS = ("latency", "errors", "outage", "crash", "brownout", "hang", "misconfigured")
 
 
 def _not_blank(name: str | None) -> str | None:

@@ -1,0 +1,64 @@
+"""Service authentication in a run's summary: the client's answers by cause, per hop the 403s,
+setup errors and token refreshes, per service the checks it made. Added only to runs whose
+scenario uses service authentication or a misconfigured hop, so other summaries keep their bytes.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from simulator.metrics.auth import AuthRecorder
+
+
+def _num(value: float) -> float | None:
+    """Rounded like every summary number (9 significant digits)."""
+    return float(f"{value:.9g}") if math.isfinite(value) else None
+
+
+def add_auth_summary(
+    summary: dict[str, Any],
+    auth: AuthRecorder,
+    verify_work: dict[str, float],
+    duration: float,
+    times: np.ndarray,
+    series: dict[str, np.ndarray],
+) -> None:
+    """Add the ``causes``, per-hop ``auth`` and per-service ``auth`` blocks to ``summary`` and
+    their series to ``series`` (``verify_work``: each service's verify_work in seconds)."""
+    bucket = auth.bucket
+    widths = np.minimum(bucket, duration - times)
+    summary["requests"]["causes"] = dict(auth.causes)
+    for cause, counts in auth.causes_per_bucket.items():
+        series[f"cause_{cause}"] = np.asarray(counts, dtype=np.int64)
+    for name, hop in auth.hops.items():
+        refreshing = np.asarray(hop.refreshing.areas[: len(times)], dtype=float)
+        series[f"{name}.token_refreshing"] = refreshing / widths
+        series[f"{name}.token_refreshes"] = np.asarray(hop.started, dtype=np.int64)
+        summary["edges"][name]["auth"] = {
+            "forbidden_secret": hop.forbidden_secret,
+            "forbidden_token": hop.forbidden_token,
+            "setup_errors": hop.setup_errors,
+            "token_refreshes": hop.token_refreshes,
+            "token_refresh_failures": hop.token_refresh_failures,
+            "token_waits": hop.token_waits,
+            "token_wait_mean_s": _num(hop.token_wait_sum / hop.token_waits)
+            if hop.token_waits
+            else None,
+            "token_wait_max_s": _num(hop.token_wait_max) if hop.token_waits else None,
+            "peak_concurrent_refreshes": hop.peak,
+            "mean_concurrent_refreshes": _num(hop.refreshing.total_area / duration),
+        }
+    for name, stats in auth.services.items():
+        summary["services"][name]["auth"] = {
+            "rejected_secret": stats.rejected_secret,
+            "rejected_token_missing": stats.rejected_token_missing,
+            "rejected_token_expired": stats.rejected_token_expired,
+            "tokens_verified": stats.verified,
+            "verify_work_s": _num(stats.verified * verify_work.get(name, 0.0)),
+        }
+
+
+__all__ = ["add_auth_summary"]
