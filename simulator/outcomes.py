@@ -20,9 +20,11 @@ an outcome is retried is decided by the retry policy from this taxonomy, never b
 A reply may also name its *cause*, for accounting only (no policy reads it): ``forbidden_secret``
 and ``forbidden_token`` (a 403 from a callee's service authentication, see
 :mod:`simulator.policies.credentials`), ``setup_error`` (the 500 a caller answers when its request
-could not even be set up: a misconfigured hop) and ``token_unavailable`` (a call that could not
-get a service token because its refresh failed). The cause travels with the reply when a service
-passes an upstream error through, so the client's counts can say why a 403 or a 500 happened.
+could not even be set up: a misconfigured hop), ``token_unavailable`` (a call that could not get
+a service token because its refresh failed) and ``no_healthy_instance`` (the 503 a caller answers
+itself when the registry lists no instance of the callee). The cause travels with the reply when
+a service passes an upstream error through, so the client's counts can say why a 403, a 500 or
+a 503 happened.
 Deduplication is not an outcome: a shared call ends with the shared call's outcome and is counted
 separately as a dedup hit.
 """
@@ -137,5 +139,12 @@ FORBIDDEN_SECRET = Reply(Outcome.CLIENT_ERROR, 403, cause="forbidden_secret")
 FORBIDDEN_TOKEN = Reply(Outcome.CLIENT_ERROR, 403, cause="forbidden_token")
 SETUP_ERROR = Reply(Outcome.SERVER_ERROR, 500, cause="setup_error")
 TOKEN_UNAVAILABLE = "token_unavailable"
-CAUSES: tuple[str, ...] = ("forbidden_secret", "forbidden_token", "setup_error", TOKEN_UNAVAILABLE)
+NO_HEALTHY_INSTANCE = Reply(Outcome.SERVICE_UNAVAILABLE, 503, cause="no_healthy_instance")
+CAUSES: tuple[str, ...] = (
+    "forbidden_secret",
+    "forbidden_token",
+    "setup_error",
+    TOKEN_UNAVAILABLE,
+    "no_healthy_instance",
+)
 """Every cause a reply may carry, in the order summaries list them."""

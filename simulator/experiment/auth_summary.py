@@ -1,4 +1,4 @@
-"""Service authentication in a run's summary: the client's answers by cause, per hop the 403s,
+"""Service authentication in a run's summary: per hop the 403s,
 setup errors and token refreshes, per service the checks it made. Added only to runs whose
 scenario uses service authentication or a misconfigured hop, so other summaries keep their bytes.
 """
@@ -26,13 +26,10 @@ def add_auth_summary(
     times: np.ndarray,
     series: dict[str, np.ndarray],
 ) -> None:
-    """Add the ``causes``, per-hop ``auth`` and per-service ``auth`` blocks to ``summary`` and
+    """Add the per-hop ``auth`` and per-service ``auth`` blocks to ``summary`` and
     their series to ``series`` (``verify_work``: each service's verify_work in seconds)."""
     bucket = auth.bucket
     widths = np.minimum(bucket, duration - times)
-    summary["requests"]["causes"] = dict(auth.causes)
-    for cause, counts in auth.causes_per_bucket.items():
-        series[f"cause_{cause}"] = np.asarray(counts, dtype=np.int64)
     for name, hop in auth.hops.items():
         refreshing = np.asarray(hop.refreshing.areas[: len(times)], dtype=float)
         series[f"{name}.token_refreshing"] = refreshing / widths

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from simulator.experiment.auth_summary import add_auth_summary
+from simulator.experiment.discovery_summary import add_discovery_summary
 from simulator.experiment.recovery import RECOVERY_RULE, measure_recovery
 from simulator.experiment.result import RunResult, freeze_data
 from simulator.metrics.histogram import LatencyHistogram, percentiles_from_counts
@@ -138,6 +139,10 @@ def freeze(
             for f in scenario.faults
         ],
     }
+    if recorder.causes is not None:  # service authentication, a misconfigured hop, a registry
+        summary["requests"]["causes"] = dict(recorder.causes.counts)
+        for cause, counts in recorder.causes.per_bucket.items():
+            series[f"cause_{cause}"] = np.asarray(counts, dtype=np.int64)
     if recorder.auth is not None:
         verify = {
             name: s.authentication.verify_work
@@ -145,6 +150,8 @@ def freeze(
             if s.authentication is not None
         }
         add_auth_summary(summary, recorder.auth, verify, scenario.duration, times, series)
+    if recorder.discovery:
+        add_discovery_summary(summary, recorder.discovery, scenario, times, series)
     client = recorder.client
     summary["conservation"] = {
         "offered": client.offered_total,

@@ -1,11 +1,10 @@
-"""Counters of service authentication for one run: per hop, per service, and the client's answers
-by cause. Made only when a scenario uses service authentication or a misconfigured hop, so other
-runs neither pay for them nor show them."""
+"""Counters of service authentication for one run: per hop and per service (the client's answers
+by cause are :mod:`simulator.metrics.causes`). Made only when a scenario uses service
+authentication or a misconfigured hop, so other runs neither pay for them nor show them."""
 
 from __future__ import annotations
 
 from simulator.metrics.level import Level
-from simulator.outcomes import CAUSES
 
 
 class HopAuthStats:
@@ -97,8 +96,6 @@ class AuthRecorder:
         self.warmup = warmup
         self.hops: dict[str, HopAuthStats] = {}
         self.services: dict[str, ServiceAuthStats] = {}
-        self.causes: dict[str, int] = dict.fromkeys(CAUSES, 0)
-        self.causes_per_bucket: dict[str, list[int]] = {c: [0] * n_buckets for c in CAUSES}
 
     def hop(self, name: str, uses_tokens: bool) -> HopAuthStats:
         """The counters of hop ``name`` (made on first use)."""
@@ -115,12 +112,6 @@ class AuthRecorder:
         if stats is None:
             stats = self.services[name] = ServiceAuthStats()
         return stats
-
-    def client_answer(self, now: float, cause: str) -> None:
-        """The client got an answer with ``cause`` at ``now``."""
-        self.causes[cause] += 1
-        b = min(int(now / self.bucket), self.n_buckets - 1)
-        self.causes_per_bucket[cause][b] += 1
 
 
 __all__ = ["AuthRecorder", "HopAuthStats", "ServiceAuthStats"]

@@ -15,6 +15,8 @@ import numpy as np
 
 from simulator.hops import Hop
 from simulator.metrics.auth import AuthRecorder
+from simulator.metrics.causes import CauseCounts
+from simulator.metrics.discovery import DiscoveryStats
 from simulator.metrics.histogram import COARSE, N_COARSE, LatencyHistogram, bin_index
 from simulator.metrics.level import Level
 from simulator.outcomes import N_OUTCOMES, OUTCOMES, Outcome, Reply
@@ -260,6 +262,8 @@ class Recorder:
     services: dict[str, ServiceStats] = field(default_factory=dict)
     edges: dict[str, EdgeStats] = field(default_factory=dict)
     auth: AuthRecorder | None = None  # service authentication, when the scenario has any
+    causes: CauseCounts | None = None  # the client's answers by cause, when one can happen
+    discovery: dict[str, DiscoveryStats] = field(default_factory=dict)  # registry-found services
 
     def __post_init__(self) -> None:
         self.n_buckets = n_buckets_for(self.duration, self.bucket)

@@ -33,6 +33,7 @@ from simulator.model.tracing import (
 )
 from simulator.outcomes import (
     DEADLINE_EXCEEDED,
+    NO_HEALTHY_INSTANCE,
     REFUSED,
     RESET,
     TIMEOUT,
@@ -211,16 +212,23 @@ class CallPath:
                         Span(FAULT, now, now, site.hop, None, site.route, 0, reply, detail)
                     )
                 return reply
+        instance = site.pinned
+        if instance is None and site.registry is not None:  # found through a registry
+            instance = site.registry.pick(site.hop)
+            if instance is None:  # none listed: the caller answers 503 itself, sends nothing
+                if lease is not None:
+                    lease.release(env.now, True)
+                return NO_HEALTHY_INSTANCE
         if delay > 0:
             yield env.timeout(delay)
         timer = site.service.request_timer
         if timer is None:
-            reply = yield from self._serve(req, site, call)
+            reply = yield from self._serve(req, site, call, instance)
         else:
             # The callee's own request timeout (the gateway's 30 s, answered 408): its work goes on.
             done = env.event()
             inner = Call(call, done, call.deadline)
-            env.process(self._serve_detached(req, site, inner, done))
+            env.process(self._serve_detached(req, site, inner, done, instance))
             timer.add(inner, done)
             reply = yield done
         delay = self._take(req, site.response_slot)
@@ -267,20 +275,29 @@ class CallPath:
 
     # -- the callee's side ------------------------------------------------------------------
 
-    def _serve_detached(self, req: Request, site: CallSite, call: Call, done: simpy.Event):
-        reply = yield from self._serve(req, site, call)
+    def _serve_detached(
+        self,
+        req: Request,
+        site: CallSite,
+        call: Call,
+        done: simpy.Event,
+        instance: Instance | None,
+    ):
+        reply = yield from self._serve(req, site, call, instance)
         if not done.triggered:
             done.succeed(reply)
 
-    def _serve(self, req: Request, site: CallSite, call: Call):
-        """The callee's side: pick an instance, admit or refuse the request, run the route's
-        steps (work on a worker, calls downstream) until the first failure, answer."""
+    def _serve(self, req: Request, site: CallSite, call: Call, instance: Instance | None = None):
+        """The callee's side: the instance the caller chose (or, with static discovery, the
+        balancer's pick), admit or refuse the request, run the route's steps (work on a worker,
+        calls downstream) until the first failure, answer."""
         env = self.env
         service = site.service
         stats = service.stats
         arrived = env.now
         stats.arrivals[stats.bucket_of(arrived)] += 1
-        instance = service.pick()
+        if instance is None:
+            instance = service.pick()
         refused = self._refusal(service, instance, call.deadline, arrived)
         if refused is None and site.guard is not None:  # a wrong secret or no token: 403 at once
             refused = site.guard.admit(instance.index, arrived, call)

@@ -7,7 +7,8 @@ what a timeout or a retry did to other requests (common random numbers). A slot 
 (a retry, a hedge) draws from the slot's separate retry stream.
 
 A caller's service-token refreshes are calls too: each (caller, issuer, token route) gets an entry
-of its own after the workload's (``token_entries``), expanded like any other call.
+of its own after the workload's (``token_entries``), expanded like any other call; so do a
+registry's health checks of a service (``health_entries``).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from simulator.hops import Hop
 from simulator.outcomes import OK, Reply, http_reply
 from simulator.policies.stack import HopPolicies
 from simulator.policies.timeouts import fixed_timeout
-from simulator.scenario.references import CLIENT
+from simulator.scenario.references import CLIENT, REGISTRY
 from simulator.scenario.schema import Scenario, TaggedCall, TaggedParallel, TaggedWork
 
 
@@ -73,6 +74,8 @@ class Plan:
     retry_samplers: list[Sampler]
     token_entries: dict[tuple[str, str, str], int] = field(default_factory=dict)
     """(caller, issuer, route) of a token refresh -> its index in ``entries``."""
+    health_entries: dict[str, int] = field(default_factory=dict)
+    """A service checked by the registry -> the index of its health check in ``entries``."""
 
     @property
     def entry(self) -> CallNode:
@@ -159,7 +162,15 @@ def build_plan(scenario: Scenario, streams) -> Plan:
         token_entries[(caller, issuer, route)] = len(entries)
         entries.append(expand(caller, issuer, route, None, f"token {caller}"))
         ranges.append(range(first, len(names)))
-    return Plan(entries, ranges, names, samplers, retry, token_entries)
+    health_entries = {}
+    for name, service in scenario.services.items():
+        if service.discovery is not None and service.discovery.mode == "registry":
+            check = service.discovery.health_check
+            first = len(names)
+            health_entries[name] = len(entries)
+            entries.append(expand(REGISTRY, name, check.route, check.timeout, f"health {name}"))
+            ranges.append(range(first, len(names)))
+    return Plan(entries, ranges, names, samplers, retry, token_entries, health_entries)
 
 
 def token_calls(scenario: Scenario) -> list[tuple[str, str, str]]:

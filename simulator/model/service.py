@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from simulator.distributions import Sampler
 from simulator.outcomes import Outcome, Reply
+from simulator.policies.discovery import Chooser
 
 if TYPE_CHECKING:
     import simpy
@@ -63,6 +64,7 @@ class Instance:
         "alive",
         "busy",
         "capacity",
+        "changed_at",
         "crashed",
         "epoch",
         "faults",
@@ -87,6 +89,7 @@ class Instance:
         self.working: set[simpy.Process] = set()
         self.faults = ActiveFaults()
         self.crashed: simpy.Event | None = None  # fires at the next crash (made when needed)
+        self.changed_at = 0.0  # when it last crashed or restarted
 
     def crash_signal(self) -> simpy.Event:
         """An event that fires when this instance next crashes: requests waiting on a
@@ -117,6 +120,9 @@ class Instance:
         """Stop: waiting and running requests are reset; new connections are refused."""
         self.alive = False
         self.epoch += 1
+        self.changed_at = self.service.env.now
+        if self.service.registry is not None:
+            self.service.registry.stats.alive.change(self.changed_at, -1)
         if self.crashed is not None:
             self.crashed.succeed()
             self.crashed = None
@@ -127,6 +133,9 @@ class Instance:
 
     def restart(self) -> None:
         self.alive = True
+        self.changed_at = self.service.env.now
+        if self.service.registry is not None:
+            self.service.registry.stats.alive.change(self.changed_at, 1)
         self.set_capacity(self.capacity)
 
 
@@ -134,10 +143,8 @@ class ServiceRuntime:
     """A service on the simulated clock: its instances, balancer and counters."""
 
     __slots__ = (
-        "_next",
-        "_uniform",
-        "balancer",
         "can_crash",
+        "chooser",
         "config",
         "env",
         "faults",
@@ -147,6 +154,7 @@ class ServiceRuntime:
         "name",
         "outages",
         "queue_limit",
+        "registry",
         "request_timeout",
         "request_timer",
         "stats",
@@ -169,7 +177,8 @@ class ServiceRuntime:
         self.queue_limit = config.queue_limit
         self.load_slope = config.load_slope
         self.hold_worker = config.hold_worker_during_calls
-        self.balancer = config.balancer
+        self.chooser = Chooser(config.balancer, uniform)
+        self.registry = None  # a Registry (simulator.model.discovery) when callers use one
         self.can_crash = False  # a crash fault targets it (set by the model)
         self.instances = [Instance(self, i, config.concurrency) for i in range(config.instances)]
         self.faults = ActiveFaults()
@@ -178,8 +187,6 @@ class ServiceRuntime:
         self.request_timer = None  # a TimerWheel for request_timeout, set by the model
         self.unavailable = Reply(Outcome.SERVICE_UNAVAILABLE, 503, config.unavailable_retry_after)
         self.versions: dict[int, int] = {}  # request key -> committed version (optimistic routes)
-        self._next = 0
-        self._uniform = uniform
 
     def upstream_error(self, reply: Reply) -> Reply:
         """What this service answers when a downstream call failed: an upstream HTTP error is
@@ -191,14 +198,6 @@ class ServiceRuntime:
         return self.unavailable._replace(cause=reply.cause) if reply.cause else self.unavailable
 
     def pick(self) -> Instance:
-        """The instance a new call goes to (it may be down: the caller is then refused)."""
-        instances = self.instances
-        if len(instances) == 1:
-            return instances[0]
-        if self.balancer == "round_robin":
-            self._next = (self._next + 1) % len(instances)
-            return instances[self._next]
-        if self.balancer == "random":
-            return instances[int(self._uniform() * len(instances))]
-        alive = [i for i in instances if i.alive] or instances
-        return min(alive, key=lambda i: (i.in_system / i.workers, i.index))
+        """The instance a new call goes to, among all of them (static discovery): it may be
+        down, and the caller is then refused."""
+        return self.chooser.choose(self.instances)

@@ -43,6 +43,8 @@ class CallSite:
         "label",
         "node",
         "optimistic",
+        "pinned",
+        "registry",
         "request_slot",
         "response_slot",
         "route",
@@ -79,6 +81,8 @@ class CallSite:
         self.wheel = wheel  # expires the fixed timeout without an event per call
         self.gate = None  # service authentication, caller's side (simulator.model.auth.Gate)
         self.guard = None  # ... and the callee's checks on this route (Guard)
+        self.registry = service.registry  # callers find the callee's instances through it
+        self.pinned = None  # the one instance a health check goes to (simulator.model.discovery)
         self.steps: list[WorkNode | CallSite | ParallelSite] = []
 
 

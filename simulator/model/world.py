@@ -9,10 +9,12 @@ import simpy
 from simulator.distributions import uniform_sampler
 from simulator.hops import Hop
 from simulator.metrics.auth import AuthRecorder
+from simulator.metrics.causes import CauseCounts
 from simulator.metrics.recorder import EdgeStats, Recorder
 from simulator.model.auth import ServiceAuthModel, uses_auth
 from simulator.model.caller import REQUEST_TIMEOUT, CallPath
 from simulator.model.calls import ROOT, Request, TimerWheel
+from simulator.model.discovery import registries
 from simulator.model.faults import FaultInjector
 from simulator.model.plan import CallNode, ParallelNode, WorkNode, build_plan
 from simulator.model.policy_stack import PolicyStack
@@ -20,7 +22,7 @@ from simulator.model.service import ActiveFaults, ServiceRuntime
 from simulator.model.sites import CallPolicies, CallSite, ParallelSite
 from simulator.model.tracing import REQUEST, Span, Trace, TraceSampler, request_id
 from simulator.model.workload import closed_users, key_sampler, open_arrivals, route_picker
-from simulator.outcomes import TIMEOUT
+from simulator.outcomes import CAUSES, TIMEOUT
 from simulator.policies.stack import HopPolicies
 from simulator.rng import Streams
 from simulator.scenario.schema import Scenario
@@ -74,9 +76,16 @@ class Simulation:
         if uses_auth(scenario):
             recorder.auth = AuthRecorder(recorder.n_buckets, scenario.bucket, scenario.warmup)
             self.auth = ServiceAuthModel(env, scenario, recorder.auth, streams, self.hops)
+        self.registries = registries(env, scenario, self.services, recorder, streams)
+        if self.auth is not None or self.registries:
+            recorder.causes = CauseCounts(CAUSES, recorder.n_buckets, scenario.bucket)
         self.entries = [self._site(entry) for entry in self.plan.entries]
         if self.auth is not None:
             self.auth.start(self.path, self.plan, self.entries)
+        for name, registry in self.registries.items():
+            entry = self.plan.entries[self.plan.health_entries[name]]
+            sites = [self._site(entry) for _ in registry.service.instances]
+            registry.start(self.path, self.plan, self.plan.health_entries[name], sites)
         for service in self.services.values():
             if service.request_timeout is not None:
                 service.request_timer = TimerWheel(env, service.request_timeout, REQUEST_TIMEOUT)
@@ -157,7 +166,7 @@ class Simulation:
         reply = yield from self.path.call(request, self.entries[entry], ROOT)
         self.recorder.client.complete(request.start, self.env.now, reply, entry)
         if reply.cause:
-            self.recorder.auth.client_answer(self.env.now, reply.cause)  # type: ignore[union-attr]
+            self.recorder.causes.answer(self.env.now, reply.cause)  # type: ignore[union-attr]
         if request.trace is not None:
             self._keep_trace(request, self.entries[entry].route, reply)
 
@@ -192,6 +201,8 @@ class Simulation:
         if recorder.auth is not None:
             for hop_stats in recorder.auth.hops.values():
                 hop_stats.refreshing.close(end)
+        for discovery in recorder.discovery.values():
+            discovery.close(end)
         for edge in recorder.edges.values():
             for _, breaker in edge.breakers:
                 breaker.state_at(end)  # apply a timed transition due before the end

@@ -7,7 +7,6 @@ from __future__ import annotations
 from matplotlib.figure import Figure
 
 from simulator.experiment.result import RunResult
-from simulator.outcomes import CAUSES
 from simulator.plots.style import CYCLE, new_figure, shade_faults
 
 CAUSE_LABELS = {
@@ -21,8 +20,12 @@ SUFFIX = ".token_refreshes"
 
 
 def has_auth(result: RunResult) -> bool:
-    """Whether the run measured service authentication (and so has this chart)."""
-    return "causes" in result.summary["requests"]
+    """Whether the run measured service authentication or a misconfigured hop (and so has this
+    chart)."""
+    summary = result.summary
+    return any(
+        "auth" in part for part in (*summary["edges"].values(), *summary["services"].values())
+    )
 
 
 def auth_timeline(result: RunResult) -> Figure:
@@ -39,7 +42,7 @@ def auth_timeline(result: RunResult) -> Figure:
         )
     else:
         figure, (causes,) = new_figure(1, 1, width=10, height=3.8)
-    for colour, cause in zip(CYCLE, CAUSES, strict=False):
+    for colour, cause in zip(CYCLE, CAUSE_LABELS, strict=False):
         causes.plot(
             t, ts[f"cause_{cause}"] / bucket, color=colour, lw=1.5, label=CAUSE_LABELS[cause]
         )

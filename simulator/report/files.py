@@ -11,6 +11,7 @@ from pathlib import Path
 from simulator.experiment.result import RunResult
 from simulator.plots import latency_distribution, timeline
 from simulator.plots.auth_charts import auth_timeline, has_auth
+from simulator.plots.discovery_charts import discovery_timeline, has_discovery
 from simulator.report.narrative import narrative
 from simulator.report.outdir import OutputDir
 
@@ -62,6 +63,8 @@ def stage_run(result: RunResult, out: OutputDir, charts: bool = True) -> None:
             chart(result).savefig(out.stage(name), dpi=PNG_DPI)
         if has_auth(result):  # service authentication: 403s, setup errors, token refreshes
             auth_timeline(result).savefig(out.stage("auth.png"), dpi=PNG_DPI)
+        if has_discovery(result):  # a registry: instances listed against alive
+            discovery_timeline(result).savefig(out.stage("discovery.png"), dpi=PNG_DPI)
 
 
 def write_run(result: RunResult, out: Path, charts: bool = True) -> list[Path]:

@@ -290,6 +290,10 @@ def _run_page(result: RunResult, folder: OutputDir, source_text: str | None) -> 
         ),
         "latency.png": "Latency distribution",
         "auth.png": "Service authentication: answers by cause, token refreshes started",
+        "discovery.png": (
+            "Discovery: instances alive (dashed) and listed by the registry (solid), and the "
+            "client's answers, with the 503s for no healthy instance"
+        ),
     }
     for name, png in pngs.items():
         page.image(png, captions.get(name, name))

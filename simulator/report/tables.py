@@ -401,6 +401,12 @@ def _breakers(summary: Mapping[str, Any], limit: int | None) -> Table | None:
     return Table("Circuit breakers", headers, rows, descriptions, tuple(notes))
 
 
+def _has_auth(summary: Mapping[str, Any]) -> bool:
+    """Some hop or service of the run measured service authentication."""
+    parts = (*summary["edges"].values(), *summary["services"].values())
+    return any("auth" in part for part in parts)
+
+
 def _auth(summary: Mapping[str, Any]) -> Table:
     """Service authentication: per hop the 403s its attempts got, its setup errors, its token
     refreshes (failed ones, calls that waited for one, their mean wait, the most in flight at
@@ -461,6 +467,61 @@ def _auth(summary: Mapping[str, Any]) -> Table:
     return Table("Service authentication", headers, rows, descriptions)
 
 
+def _seconds(value: float) -> str:
+    return f"{value:.3g}"
+
+
+def _discovery(summary: Mapping[str, Any]) -> Table:
+    """Per service found through a registry: its checks, how long crashes took to leave the
+    list against the formula, and the calls answered 503 because none was listed."""
+    rows = []
+    for name, service in summary["services"].items():
+        block = service.get("discovery")
+        if block is None:
+            continue
+        check, found = block["health_check"], block["detection_s"]
+        expected = block["expected_detection_s"]
+        rows.append(
+            [
+                name,
+                block["balancer"],
+                f"{moment(check['interval_s'])} x {check['unhealthy_threshold']}",
+                COUNT.format(block["checks"]),
+                COUNT.format(block["checks_failed"]),
+                COUNT.format(found["count"]),
+                f"{_seconds(found['mean'])} s ({_seconds(found['min'])}-{_seconds(found['max'])})"
+                if found["count"]
+                else "-",
+                f"{_seconds(expected['mean'])} s ({_seconds(expected['earliest'])}-"
+                f"{_seconds(expected['latest'])})",
+                COUNT.format(block["no_healthy_instance"]),
+            ]
+        )
+    headers = [
+        "registry",
+        "balancer",
+        "check",
+        "checks",
+        "failed",
+        "detected",
+        "detection",
+        "formula",
+        "no healthy",
+    ]
+    descriptions = (
+        "the service callers find through the registry",
+        "how a caller chooses among the listed instances",
+        "health-check interval x failures in a row that take an instance off the list",
+        "health checks sent",
+        "checks that failed (refused, an error, or no answer within their timeout)",
+        "crashed instances taken off the list",
+        "crash to off the list: mean (fastest-slowest)",
+        "(threshold - 1/2) x interval, from (threshold - 1) x interval to threshold x interval",
+        "calls answered 503 at once: the registry listed no instance",
+    )
+    return Table("Discovery", headers, rows, descriptions)
+
+
 def _faults(faults: list[Mapping[str, Any]]) -> Table:
     rows = [[f["kind"], f["target"], f"{f['start_s']:g} s", f"{f['end_s']:g} s"] for f in faults]
     return Table("Faults", ["fault", "target", "from", "to"], rows)
@@ -481,7 +542,8 @@ def run_tables(summary: Mapping[str, Any], breaker_limit: int | None = None) -> 
         _hop_outcomes(edges),
         _hop_policies(edges),
         _breakers(summary, breaker_limit),
-        _auth(summary) if "causes" in requests else None,  # service auth or a misconfigured hop
+        _auth(summary) if _has_auth(summary) else None,  # service auth or a misconfigured hop
+        _discovery(summary),
         _faults(summary["faults"]) if summary["faults"] else None,
     ]
     return [t for t in tables if t is not None and t.rows]

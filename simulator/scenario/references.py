@@ -14,6 +14,8 @@ from simulator.scenario.schema import (
 )
 
 CLIENT = "client"
+REGISTRY = "registry"
+"""The caller of health checks (hop 'registry->auth'), as the client is the workload's."""
 
 # Which kinds of target each fault accepts.
 _FAULT_TARGETS = {
@@ -100,7 +102,8 @@ def check_references(scenario: Scenario) -> list[str]:
         if hop is None or not _is_known(hop, services):
             problems.append(
                 f"{format_path(['network', 'hops', key])}: {key!r} is not a hop; must be "
-                "'caller->callee' with known services (the workload's caller is 'client')"
+                "'caller->callee' with known services (the workload's caller is 'client', "
+                "health checks' 'registry')"
             )
 
     for name, service in services.items():
@@ -113,6 +116,7 @@ def check_references(scenario: Scenario) -> list[str]:
 
     problems.extend(_check_policies(scenario))
     problems.extend(_check_authentication(scenario, calls))
+    problems.extend(_check_discovery(scenario, routes))
 
     for i, fault in enumerate(scenario.faults):
         problems.extend(_check_fault(f"faults.{i}.target", fault, scenario))
@@ -236,9 +240,32 @@ def _check_authentication(scenario: Scenario, calls) -> list[str]:
     return problems
 
 
+def _check_discovery(scenario: Scenario, routes) -> list[str]:
+    """A registry's health checks call a route the service has, and run within the run."""
+    problems = []
+    for name, service in scenario.services.items():
+        discovery = service.discovery
+        if discovery is None or discovery.mode != "registry":
+            continue
+        check = discovery.health_check
+        path = f"services.{format_path([name])}.discovery.health_check"
+        if check.route not in routes[name]:
+            problems.append(
+                f"{path}.route: {check.route!r} is not a route of {name!r}; add "
+                f"[services.{format_path([name, 'routes', check.route])}] (its steps are the "
+                f"check's cost) or name one of: " + ", ".join(repr(r) for r in sorted(routes[name]))
+            )
+        if check.interval >= scenario.duration:
+            problems.append(
+                f"{path}.interval: {check.interval:g} s is not shorter than the run "
+                f"({scenario.duration:g} s); no instance would be checked twice"
+            )
+    return problems
+
+
 def _is_known(hop: Hop, services) -> bool:
-    """Both ends of ``hop`` exist (the workload's caller is 'client')."""
-    return (hop.caller in services or hop.caller == CLIENT) and hop.callee in services
+    """Both ends of ``hop`` exist (the workload's caller is 'client', health checks' 'registry')."""
+    return (hop.caller in services or hop.caller in (CLIENT, REGISTRY)) and hop.callee in services
 
 
 def _check_fault(path: str, fault, scenario: Scenario) -> list[str]:

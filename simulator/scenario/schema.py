@@ -16,6 +16,7 @@ from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 from simulator.distributions import Constant, Distribution
 from simulator.hops import Target, canonical_hop
 from simulator.policies.credentials import ServiceAuth
+from simulator.policies.discovery import Balancer, Discovery
 from simulator.policies.stack import HopPolicies
 from simulator.scenario.goals import check_goal
 from simulator.units import ConfigModel, Duration, OptionalDuration
@@ -133,8 +134,15 @@ class Service(ConfigModel):
         description="true: a worker is held for the whole request, downstream calls included "
         "(thread per request); false: only during work steps (event loop, like Node.js)",
     )
-    balancer: Literal["round_robin", "random", "least_loaded"] = Field(
-        "round_robin", description="how callers pick an instance"
+    balancer: Balancer = Field(
+        "round_robin",
+        description="how callers pick an instance: round_robin, random, least_loaded "
+        "(fewest in flight per worker) or power_of_two (the less loaded of two random ones)",
+    )
+    discovery: Discovery | None = Field(
+        None,
+        description="how callers find the instances: static (omitted: every instance, dead "
+        "ones included) or a registry with health checks",
     )
     routes: dict[str, Route] = Field(
         default_factory=dict, max_length=1000, description="routes by name, e.g. 'POST /activate'"
