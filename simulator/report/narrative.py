@@ -63,6 +63,7 @@ def story(summary: Mapping[str, Any], series: Mapping[str, Sequence[float]]) -> 
         _goodput(summary, series, times, bucket),
         *_degraded(summary.get("routes", {})),
         *_policies(summary["edges"]),
+        *_discovery(summary["services"]),
         _wasted(summary["services"]),
     ]
     return [s for s in sentences if s]
@@ -349,6 +350,37 @@ def _policies(edges: Mapping[str, Any]) -> list[str]:
                 told.append(text)
         if told:
             sentences.append(f"On {name}: " + ", ".join(told) + ".")
+    return sentences
+
+
+def _discovery(services: Mapping[str, Any]) -> list[str]:
+    """For each registry-found service: how fast crashes left the list, against the formula,
+    and the calls answered 503 because no instance was listed."""
+    sentences = []
+    for name, service in services.items():
+        block = service.get("discovery")
+        if block is None:
+            continue
+        found, expected = block["detection_s"], block["expected_detection_s"]
+        check = block["health_check"]
+        rule = (
+            f"checks every {moment(check['interval_s'])}, off the list after "
+            f"{check['unhealthy_threshold']} failures"
+        )
+        if found["count"]:
+            sentences.append(
+                f"The registry took {COUNT.format(found['count'])} crashed {name} instance"
+                f"{'s' if found['count'] > 1 else ''} off its list after {moment(found['min'])}"
+                f" to {moment(found['max'])} ({rule}: {moment(expected['earliest'])} to "
+                f"{moment(expected['latest'])} by the formula); until then calls still went to "
+                "them."
+            )
+        if block["no_healthy_instance"]:
+            sentences.append(
+                f"The registry listed no {name} instance for a while: "
+                f"{COUNT.format(block['no_healthy_instance'])} calls were answered 503 at once "
+                "(no_healthy_instance)."
+            )
     return sentences
 
 
