@@ -52,7 +52,9 @@ from simulator import plots, report
 my_guess_in_db = 10.0  # <- your prediction: requests in the database on average
 
 # %%
-steady = simulator.with_changes(simulator.load_scenario("../scenarios/steady.toml"), {"duration": 20})
+steady = simulator.with_changes(
+    simulator.load_scenario("../scenarios/steady.toml"), {"duration": 20}
+)
 result = simulator.run(steady, seed=1)
 db = result.summary["services"]["db"]
 arrival_rate = db["admitted_rate_rps"]
@@ -119,10 +121,14 @@ breaker = outage.summary["edges"]["gateway->auth"]["breakers"]["gateway->auth"]
 opened = min(p["from_s"] for p in breaker["periods"] if p["state"] == "open")
 correct = "c" if recovered_at is not None and recovered_at >= opened + 29 else "b"
 print(f"The breaker first opened at {opened:.1f} s; goodput was back at {recovered_at:.1f} s.")
-print(f"The answer is {correct!r}; you said {my_answer_recovery!r}: "
-      + ("right." if my_answer_recovery == correct else "not quite."))
-print("Why: while the breaker is open it refuses calls without trying auth, so it cannot notice"
-      " that auth is back until its reset time runs out and a probe succeeds.")
+print(
+    f"The answer is {correct!r}; you said {my_answer_recovery!r}: "
+    + ("right." if my_answer_recovery == correct else "not quite.")
+)
+print(
+    "Why: while the breaker is open it refuses calls without trying auth, so it cannot notice"
+    " that auth is back until its reset time runs out and a probe succeeds."
+)
 
 # %% [markdown]
 # ## One request, hop by hop

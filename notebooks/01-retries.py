@@ -29,6 +29,8 @@
 
 # %%
 # %matplotlib inline
+import itertools
+
 import ipywidgets as widgets
 from IPython.display import display
 
@@ -91,7 +93,9 @@ measured = simulator.run_metrics(simulator.run(independent, seed=1))
 p, n = 0.3, 3
 theory_success = 1 - p**n
 theory_attempts = (1 - p**n) / (1 - p)
-print(f"success ratio: measured {measured['success_ratio']:.4f}, theory 1 - p^n = {theory_success:.4f}")
+print(
+    f"success ratio: measured {measured['success_ratio']:.4f}, theory 1 - p^n = {theory_success:.4f}"
+)
 print(
     f"attempts per request: measured {measured['gateway->auth.amplification']:.4f}, "
     f"theory (1 - p^n)/(1 - p) = {theory_attempts:.4f}"
@@ -133,7 +137,9 @@ def attempts_run(attempts: int = 3) -> None:
     )
 
 
-display(widgets.interactive(attempts_run, attempts=widgets.IntSlider(3, 1, 6, continuous_update=False)))
+display(
+    widgets.interactive(attempts_run, attempts=widgets.IntSlider(3, 1, 6, continuous_update=False))
+)
 
 # %% [markdown]
 # ## A retry storm: when failures come from load
@@ -226,7 +232,7 @@ def window(result: simulator.RunResult, start: float = 10, end: float = 20) -> l
 
 
 def biggest_jump(rates: list[float]) -> float:
-    return max(abs(b - a) for a, b in zip(rates, rates[1:], strict=False))
+    return max(abs(b - a) for a, b in itertools.pairwise(rates))
 
 
 jumps = {name: biggest_jump(window(result)) for name, result in waves.items()}
@@ -234,8 +240,12 @@ means = {name: sum(window(result)) / len(window(result)) for name, result in wav
 ratio = jumps["full jitter"] / jumps["no jitter"]
 correct = "b" if ratio <= 2 / 3 else "a"
 for name in waves:
-    print(f"{name:12} biggest jump {jumps[name]:4.0f} req/s, mean arrivals {means[name]:4.0f} req/s")
-print(f"The answer is {correct!r} (full jitter's biggest jump is {ratio:.0%} of no jitter's); you said {my_jitter_answer!r}.")
+    print(
+        f"{name:12} biggest jump {jumps[name]:4.0f} req/s, mean arrivals {means[name]:4.0f} req/s"
+    )
+print(
+    f"The answer is {correct!r} (full jitter's biggest jump is {ratio:.0%} of no jitter's); you said {my_jitter_answer!r}."
+)
 print(
     "Why: without jitter every request that failed at the same moment retries at the same "
     "moment, so the load comes in steps 1 s, 2 s and 4 s after the failures; full jitter draws "
@@ -258,7 +268,9 @@ budget_file = simulator.load_scenario_set("../scenarios/retry-budgets.toml")
 short_budgets = simulator.loads_scenario_set(
     budget_file.text.replace('duration = "60s"', 'duration = "40s"')
 )
-budgets = simulator.compare(short_budgets, replications=2, variants=["no budget", "ratio"], executor=1)
+budgets = simulator.compare(
+    short_budgets, replications=2, variants=["no budget", "ratio"], executor=1
+)
 display(plots.amplification_chart(budgets))
 
 # %%

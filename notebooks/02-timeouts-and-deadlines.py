@@ -82,7 +82,9 @@ timed = simulator.run(exponential, seed=1)
 hop = timed.summary["edges"]["gateway->auth"]
 measured_share = hop["outcomes"]["timeout"] / hop["calls"]
 theory_share = math.exp(-0.2 / 0.1)
-print(f"timed out: {measured_share:.2%} of {hop['calls']:,} calls; theory e^(-T/m) = {theory_share:.2%}")
+print(
+    f"timed out: {measured_share:.2%} of {hop['calls']:,} calls; theory e^(-T/m) = {theory_share:.2%}"
+)
 
 # %% [markdown]
 # ### Check
@@ -146,7 +148,9 @@ for name, result in chains.items():
     per_service = ", ".join(
         f"{svc} {m[f'{svc}.wasted_work_s']:.0f} s" for svc in ("gateway", "auth", "db")
     )
-    print(f"{name:19} wasted {m['wasted_work_s']:6.1f} s ({per_service}); success {m['success_ratio']:.1%}")
+    print(
+        f"{name:19} wasted {m['wasted_work_s']:6.1f} s ({per_service}); success {m['success_ratio']:.1%}"
+    )
 least = min(wasted, key=wasted.get)
 correct = next(letter for letter, name in names.items() if name == least)
 print(f"\nThe least waste: {least} ({correct!r}); you said {my_waste_answer!r}.")

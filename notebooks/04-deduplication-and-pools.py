@@ -87,7 +87,9 @@ for name, result in shared.items():
     )
 reference_hop = shared["reference"].summary["edges"]["gateway->auth"]
 measured_share = reference_hop["dedup_hits"] / reference_hop["calls"]
-most_errors = max(rules.values(), key=lambda n: shared[n].summary["edges"]["gateway->auth"]["errors_shared"])
+most_errors = max(
+    rules.values(), key=lambda n: shared[n].summary["edges"]["gateway->auth"]["errors_shared"]
+)
 correct = next(letter for letter, name in rules.items() if name == most_errors)
 print(
     f"\n1. {measured_share:.0%} of activations shared a call; you said {my_shared_share:.0%}: "
@@ -120,7 +122,10 @@ my_sockets_answer = "a"  # <- "a" or "b"
 
 # %%
 pools = simulator.load_scenario_set("../scenarios/connection-pools.toml")
-pooled = {name: simulator.run(pools.scenario(name), seed=1) for name in ("keep-alive", "no keep-alive", "max 4 sockets")}
+pooled = {
+    name: simulator.run(pools.scenario(name), seed=1)
+    for name in ("keep-alive", "no keep-alive", "max 4 sockets")
+}
 display(plots.latency_distribution(pooled["no keep-alive"]))
 
 # %% [markdown]
@@ -144,7 +149,10 @@ print(
     f"you said {my_handshake_ms:.0f} ms: {'right' if abs(my_handshake_ms - difference) <= 3 else 'off'}."
 )
 print(f"2. The answer is {correct!r}; you said {my_sockets_answer!r}.")
-busy = pooled["keep-alive"].summary["edges"]["gateway->auth"]["calls"] / pooled["keep-alive"].summary["duration_s"]
+busy = (
+    pooled["keep-alive"].summary["edges"]["gateway->auth"]["calls"]
+    / pooled["keep-alive"].summary["duration_s"]
+)
 print(
     f"Why: by Little's law the hop keeps about {busy:.0f}/s × {p50['keep-alive']:.0f} ms = "
     f"{busy * p50['keep-alive'] / 1000:.1f} sockets busy on average; 4 sockets are then busy "

@@ -60,16 +60,22 @@ display(plots.timeline(degrading))
 dashboard = degrading.summary["routes"]["GET /dashboard"]
 p50_ms = dashboard["latency_s"]["success"]["p50"] * 1000
 degraded = dashboard["degraded_ratio"]
-print(f"1. p50 of a full dashboard: {p50_ms:.1f} ms; you said {my_dashboard_p50_ms:.0f} ms: "
-      f"{'right' if abs(p50_ms - my_dashboard_p50_ms) <= 3 else 'off'}.")
+print(
+    f"1. p50 of a full dashboard: {p50_ms:.1f} ms; you said {my_dashboard_p50_ms:.0f} ms: "
+    f"{'right' if abs(p50_ms - my_dashboard_p50_ms) <= 3 else 'off'}."
+)
 print("   Why: the slower branch sets it: admin's 20 ms of work plus the network, not 7 + 20 ms.")
-print(f"2. degraded: {degraded:.1%} ({dashboard['outcomes']['degraded']} of {dashboard['completed']}),"
-      f" missing {dict(dashboard['missing'])}; you said {my_degraded_share:.0%}: "
-      f"{'right' if abs(degraded - my_degraded_share) <= 0.05 else 'off'}.")
+print(
+    f"2. degraded: {degraded:.1%} ({dashboard['outcomes']['degraded']} of {dashboard['completed']}),"
+    f" missing {dict(dashboard['missing'])}; you said {my_degraded_share:.0%}: "
+    f"{'right' if abs(degraded - my_degraded_share) <= 0.05 else 'off'}."
+)
 breaker = degrading.summary["edges"]["gateway->auth"]["breakers"]["gateway->auth"]
 closed_at = max(p["from_s"] for p in breaker["periods"] if p["state"] == "closed")
-print(f"   Why: auth's stats are missing from 20 s until the breaker closes at {closed_at:.0f} s: "
-      f"{closed_at - 20:.0f} s of 120 s = {(closed_at - 20) / 120:.1%}.")
+print(
+    f"   Why: auth's stats are missing from 20 s until the breaker closes at {closed_at:.0f} s: "
+    f"{closed_at - 20:.0f} s of 120 s = {(closed_at - 20) / 120:.1%}."
+)
 
 # %% [markdown]
 # ## Without degradation
@@ -88,7 +94,9 @@ strict_steps = [
     }
 ]
 strict = simulator.run(
-    simulator.with_changes(reference, {'services.gateway.routes."GET /dashboard".steps': strict_steps}),
+    simulator.with_changes(
+        reference, {'services.gateway.routes."GET /dashboard".steps': strict_steps}
+    ),
     seed=1,
 )
 failed = strict.summary["routes"]["GET /dashboard"]
@@ -134,7 +142,9 @@ for name, result in protected.items():
         f"{name:12} success {m['success_ratio']:6.1%}  auth's wasted work {m['auth.wasted_work_s']:6.1f} s  "
         f"bulkhead refusals {hop['bulkhead_rejections']:5,}  fallbacks {hop['fallbacks']:5,}"
     )
-least = min(choices.values(), key=lambda n: simulator.run_metrics(protected[n])["auth.wasted_work_s"])
+least = min(
+    choices.values(), key=lambda n: simulator.run_metrics(protected[n])["auth.wasted_work_s"]
+)
 correct = next(letter for letter, name in choices.items() if name == least)
 print(f"\nThe least wasted work: {least} ({correct!r}); you said {my_waste_answer!r}.")
 print(
