@@ -19,7 +19,7 @@
 # every stable system obeys.
 #
 # Everything here uses the public API: `import simulator` (runs, comparisons, sweeps, traces)
-# and `simulator.plots` (charts). The whole notebook runs in about 15 s of CPU.
+# and `simulator.plots` (charts). The whole notebook runs in about 10 s of CPU.
 
 # %%
 # %matplotlib inline

@@ -24,7 +24,7 @@
 # database $n_1 n_2$ times per request. This notebook checks the formulas against the
 # simulator, then shows when retries stop helping: when the failures are caused by load.
 #
-# It runs in about 30 s of CPU: the runs are shorter than the bundled files (say 30 s of
+# It runs in about 20 s of CPU: the runs are shorter than the bundled files (say 30 s of
 # simulated time instead of 90 s), set with `simulator.with_changes`.
 
 # %%

@@ -24,7 +24,7 @@
 # $$P(\text{timeout}) = e^{-T/m},$$
 #
 # so the timeout that fails a share $q$ of healthy calls is $T = m \ln(1/q)$. It runs in about
-# 20 s of CPU.
+# 15 s of CPU.
 
 # %%
 # %matplotlib inline

@@ -29,7 +29,7 @@
 # $$N^{*} = \frac{C / (a \lambda) - s_0}{k}.$$
 #
 # A trigger that leaves more than $N^*$ requests waiting leaves a system that cannot drain.
-# About 25 s of CPU: the runs are 40 s long instead of the file's 90 s.
+# About 15 s of CPU: the runs are 40 s long instead of the file's 90 s.
 
 # %%
 # %matplotlib inline
