@@ -1,4 +1,4 @@
-"""The ``simulator`` command: run, compare, sweep, validate, schema, list.
+"""The ``simulator`` command: run, trace, compare, sweep, check, validate, schema, list, demo.
 
 Exit codes: 0 success, 2 bad input (a scenario problem, a bad option), 1 an internal error,
 130 interrupted (Ctrl-C: local worker processes are stopped at once).
@@ -472,6 +472,41 @@ def _cmd_list(_args: argparse.Namespace) -> int:
     return 0
 
 
+def challenges_dir() -> Path:
+    """The challenges shipped with the package: simulator/challenges in a wheel, the checkout's
+    challenges/ in a source tree or an editable install (the same files)."""
+    installed = HERE / "challenges"
+    return installed if installed.is_dir() else HERE.parent / "challenges"
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    """Run a challenge file on its hidden seeds: exit 0 if it passes, 1 if it fails."""
+    from simulator.experiment.challenge import challenge_ids, check_challenge, find_original
+    from simulator.report.challenge import check_text
+    from simulator.scenario.variants import load_scenario_set
+
+    scenarios = load_scenario_set(args.file)
+    challenge = scenarios.base.challenge
+    if challenge is None:
+        raise BadOption(
+            f"{args.file} has no [challenge] table: nothing to check (the challenges: "
+            f"{', '.join(challenge_ids([challenges_dir()])) or 'none found'})"
+        )
+    shipped = find_original(challenge.id, [challenges_dir()])
+    found = Path(args.original) if args.original else shipped
+    if found is not None and not args.original and found.resolve() == Path(args.file).resolve():
+        found = None  # the student edited the shipped file itself: nothing to compare with
+    original = load_scenario_set(found) if found is not None else None
+    result = check_challenge(
+        scenarios,
+        original,
+        executor=args.workers,
+        progress=False if args.quiet else None,
+    )
+    _out(check_text(result).rstrip("\n"))
+    return 0 if result.passed else 1
+
+
 Parser = argparse.ArgumentParser
 Subparsers = argparse._SubParsersAction  # the type add_subparsers() returns
 
@@ -733,6 +768,33 @@ def _add_small_commands(sub: Subparsers) -> None:
     p.set_defaults(handler=_cmd_demo)
 
 
+def _add_check(sub: Subparsers) -> None:
+    p = sub.add_parser(
+        "check",
+        help="check a challenge: run a student's file on hidden seeds, pass or fail",
+        description="Run a challenge file (a scenario with a [challenge] table) on hidden seeds "
+        "and judge each of its goals on every seed: PASS only if every goal is met on every "
+        "seed and no key changed that the challenge fixes (compared with the original handed "
+        "out: the bundled challenges/ID.toml, or --original). Exit 0 on a pass, 1 on "
+        "a fail, 2 on bad input. The seeds come from SIMULATOR_CHECK_SECRET (set your own to "
+        "grade) and the challenge's id, and are not printed.",
+        epilog="Example: simulator check challenges/retry-storm.toml",
+    )
+    _file_argument(p, "the student's challenge file, e.g. challenges/retry-storm.toml")
+    p.add_argument(
+        "--original", metavar="FILE", help="the challenge file as handed out (default: by its id)"
+    )
+    p.add_argument(
+        "--workers",
+        type=_positive,
+        default=None,
+        metavar="N",
+        help="local worker processes (default: one per core; 1 runs in this process)",
+    )
+    _quiet_option(p)
+    p.set_defaults(handler=_cmd_check)
+
+
 def build_parser() -> Parser:
     """The ``simulator`` parser: one subcommand per job, each with its handler as a default."""
     parser = argparse.ArgumentParser(
@@ -744,7 +806,7 @@ def build_parser() -> Parser:
     )
     parser.add_argument("--version", action="version", version=f"simulator {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for add in (_add_run, _add_trace, _add_compare, _add_sweep, _add_small_commands):
+    for add in (_add_run, _add_trace, _add_compare, _add_sweep, _add_check, _add_small_commands):
         add(sub)
     return parser
 

@@ -63,6 +63,8 @@ def test_built_wheel_ships_the_bundled_scenarios(tmp_path):
     names = set(zipfile.ZipFile(wheel).namelist())
     for scenario in SCENARIOS.glob("*.toml"):
         assert f"simulator/bundled/{scenario.name}" in names
+    for challenge in (ROOT / "challenges").glob("*.toml"):
+        assert f"simulator/challenges/{challenge.name}" in names
     for module in (ROOT / "simulator").rglob("*.py"):
         assert module.relative_to(ROOT).as_posix() in names
     assert wheel.name.startswith(f"simulator-{simulator.__version__}-")

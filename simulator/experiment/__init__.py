@@ -5,7 +5,7 @@ from simulator.experiment.compare import Comparison, Difference, Interval, compa
 from simulator.experiment.replicate import Replication, replicate, run_metrics
 from simulator.experiment.result import RunResult
 from simulator.experiment.run import run, trace
-from simulator.experiment.sweep import Param, SweepResult, sweep
+from simulator.experiment.sweep import Param, SweepResult, sweep, with_changes
 
 __all__ = [
     "Comparison",
@@ -21,4 +21,5 @@ __all__ = [
     "run_metrics",
     "sweep",
     "trace",
+    "with_changes",
 ]

@@ -136,6 +136,19 @@ def point_scenario(scenarios: ScenarioSet, variant: str, point: Mapping[str, Any
         ) from None
 
 
+def with_changes(
+    scenario: str | Path | Scenario | ScenarioSet,
+    changes: Mapping[str, Any],
+    variant: str = BASE,
+) -> Scenario:
+    """The scenario (or one ``variant`` of a file) with some keys set, validated: ``changes``
+    maps dotted keys, as a sweep's (``policies."gateway->auth".retry.max_attempts``), to values.
+    One point of a sweep, for a notebook's slider or a what-if."""
+    scenarios = scenario_set_of(scenario)
+    scenarios.scenario(variant)  # raises for an unknown variant
+    return point_scenario(scenarios, variant, changes)
+
+
 @dataclass(frozen=True)
 class SweepResult:
     """A grid of points (crossed with variants) run with replications, as plain data.
@@ -299,4 +312,4 @@ def sweep(
     )
 
 
-__all__ = ["Param", "SweepResult", "parse_param", "sweep"]
+__all__ = ["Param", "SweepResult", "parse_param", "sweep", "with_changes"]

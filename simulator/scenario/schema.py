@@ -18,6 +18,7 @@ from simulator.hops import Target, canonical_hop
 from simulator.policies.credentials import ServiceAuth
 from simulator.policies.discovery import Balancer, Discovery
 from simulator.policies.stack import HopPolicies
+from simulator.scenario.challenge import Challenge
 from simulator.scenario.goals import check_goal
 from simulator.units import ConfigModel, Duration, OptionalDuration
 
@@ -474,6 +475,11 @@ class Scenario(ConfigModel):
     base: BaseName = Field(
         default_factory=BaseName, description="the base scenario as a variant: its name"
     )
+    challenge: Challenge | None = Field(
+        None,
+        description="a graded exercise: the brief, the keys a student may set, the hidden seeds "
+        "(`simulator check FILE`; the goals decide pass or fail)",
+    )
 
     @model_validator(mode="after")
     def _sizes(self) -> Self:
@@ -481,4 +487,6 @@ class Scenario(ConfigModel):
             raise ValueError(
                 f"warmup {self.warmup:g} s must be shorter than duration {self.duration:g} s"
             )
+        if self.challenge is not None and not self.goals:
+            raise ValueError("a [challenge] needs goals: they decide pass or fail")
         return self

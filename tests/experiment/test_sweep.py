@@ -78,3 +78,24 @@ def test_a_bad_value_names_the_point_and_the_key(scenarios):
     ]
     with pytest.raises(ScenarioError, match="out of range"):
         sweep(scenarios, {"faults.4.slowdown": [2]}, replications=1, executor="serial")
+
+
+def test_with_changes_is_one_point_of_a_sweep(scenarios):
+    import simulator
+
+    changed = simulator.with_changes(
+        scenarios, {"services.db.connections": 3, "faults.0.duration": "1s"}
+    )
+    assert changed.services["db"].connections == 3 and changed.faults[0].duration == 1.0
+    assert scenarios.base.services["db"].connections != 3  # the set itself is left alone
+    variant = simulator.with_changes(scenarios, {"duration": 2}, variant="gateway retries")
+    assert variant.policies["gateway->auth"].retry.max_attempts == 3 and variant.duration == 2
+    removed = simulator.with_changes(variant, {'policies."gateway->auth".retry': None})
+    assert removed.policies["gateway->auth"].retry is None
+    with pytest.raises(ScenarioError) as error:
+        simulator.with_changes(scenarios, {"services.db.connections": 0})
+    assert error.value.problems == [
+        "at services.db.connections=0: services.db.connections: 0 is not allowed; must be >= 1"
+    ]
+    with pytest.raises(ScenarioError, match="'nope' is not declared"):
+        simulator.with_changes(scenarios, {"duration": 2}, variant="nope")
