@@ -5,17 +5,12 @@ scenario uses service authentication or a misconfigured hop, so other summaries 
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
 
+from simulator.experiment.rounding import rounded
 from simulator.metrics.auth import AuthRecorder
-
-
-def _num(value: float) -> float | None:
-    """Rounded like every summary number (9 significant digits)."""
-    return float(f"{value:.9g}") if math.isfinite(value) else None
 
 
 def add_auth_summary(
@@ -41,12 +36,12 @@ def add_auth_summary(
             "token_refreshes": hop.token_refreshes,
             "token_refresh_failures": hop.token_refresh_failures,
             "token_waits": hop.token_waits,
-            "token_wait_mean_s": _num(hop.token_wait_sum / hop.token_waits)
+            "token_wait_mean_s": rounded(hop.token_wait_sum / hop.token_waits)
             if hop.token_waits
             else None,
-            "token_wait_max_s": _num(hop.token_wait_max) if hop.token_waits else None,
+            "token_wait_max_s": rounded(hop.token_wait_max) if hop.token_waits else None,
             "peak_concurrent_refreshes": hop.peak,
-            "mean_concurrent_refreshes": _num(hop.refreshing.total_area / duration),
+            "mean_concurrent_refreshes": rounded(hop.refreshing.total_area / duration),
         }
     for name, stats in auth.services.items():
         summary["services"][name]["auth"] = {
@@ -54,8 +49,15 @@ def add_auth_summary(
             "rejected_token_missing": stats.rejected_token_missing,
             "rejected_token_expired": stats.rejected_token_expired,
             "tokens_verified": stats.verified,
-            "verify_work_s": _num(stats.verified * verify_work.get(name, 0.0)),
+            "verify_work_s": rounded(stats.verified * verify_work.get(name, 0.0)),
         }
 
 
-__all__ = ["add_auth_summary"]
+def has_auth(summary: dict[str, Any]) -> bool:
+    """Whether a summary measured service authentication or a misconfigured hop (some hop or
+    service has an ``auth`` block)."""
+    parts = (*summary["edges"].values(), *summary["services"].values())
+    return any("auth" in part for part in parts)
+
+
+__all__ = ["add_auth_summary", "has_auth"]

@@ -5,19 +5,14 @@ so other summaries keep their bytes."""
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
 
+from simulator.experiment.rounding import rounded
 from simulator.metrics.discovery import DiscoveryStats
 from simulator.policies.discovery import expected_detection
 from simulator.scenario.schema import Scenario
-
-
-def _num(value: float) -> float | None:
-    """Rounded like every summary number (9 significant digits)."""
-    return float(f"{value:.9g}") if math.isfinite(value) else None
 
 
 def _spread(values: list[float]) -> dict[str, Any]:
@@ -26,9 +21,9 @@ def _spread(values: list[float]) -> dict[str, Any]:
         return {"count": 0, "mean": None, "min": None, "max": None}
     return {
         "count": len(values),
-        "mean": _num(sum(values) / len(values)),
-        "min": _num(min(values)),
-        "max": _num(max(values)),
+        "mean": rounded(sum(values) / len(values)),
+        "min": rounded(min(values)),
+        "max": rounded(max(values)),
     }
 
 
@@ -51,41 +46,31 @@ def add_discovery_summary(
         summary["services"][name]["discovery"] = {
             "mode": "registry",
             "balancer": config.balancer,
-            "cache_ttl_s": _num(config.discovery.cache_ttl),
+            "cache_ttl_s": rounded(config.discovery.cache_ttl),
             "health_check": {
                 "route": check.route,
-                "interval_s": _num(check.interval),
-                "timeout_s": _num(check.timeout),
+                "interval_s": rounded(check.interval),
+                "timeout_s": rounded(check.timeout),
                 "unhealthy_threshold": check.unhealthy_threshold,
                 "healthy_threshold": check.healthy_threshold,
             },
             "checks": stats.checks,
             "checks_failed": stats.checks_failed,
             "no_healthy_instance": stats.no_healthy,
-            "listed_mean": _num(stats.listed.total_area / scenario.duration),
-            "listed_min": _least_listed(stats),
+            "listed_mean": rounded(stats.listed.total_area / scenario.duration),
+            "listed_min": stats.listed_min,
             "detection_s": _spread(stats.detections),
             "expected_detection_s": {
-                "earliest": _num(earliest),
-                "mean": _num(mean),
-                "latest": _num(latest),
+                "earliest": rounded(earliest),
+                "mean": rounded(mean),
+                "latest": rounded(latest),
             },
             "relisting_s": _spread(stats.recoveries),
             "changes": [
-                {"at_s": _num(at), "instance": index, "listed": listed}
+                {"at_s": rounded(at), "instance": index, "listed": listed}
                 for at, index, listed in stats.changes
             ],
         }
-
-
-def _least_listed(stats: DiscoveryStats) -> int:
-    """The fewest instances the registry listed at any moment."""
-    count = stats.listed.value
-    least = count
-    for _, _, listed in reversed(stats.changes):
-        count += -1 if listed else 1
-        least = min(least, count)
-    return least
 
 
 __all__ = ["add_discovery_summary"]

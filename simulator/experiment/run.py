@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import math
 import sys
 from typing import Any
 
@@ -13,6 +12,7 @@ from simulator.experiment.auth_summary import add_auth_summary
 from simulator.experiment.discovery_summary import add_discovery_summary
 from simulator.experiment.recovery import RECOVERY_RULE, measure_recovery
 from simulator.experiment.result import RunResult, freeze_data
+from simulator.experiment.rounding import rounded
 from simulator.metrics.histogram import LatencyHistogram, percentiles_from_counts
 from simulator.metrics.recorder import (
     EDGE_COUNTERS,
@@ -29,15 +29,6 @@ from simulator.policies.breaker import CircuitBreaker
 from simulator.scenario.schema import Scenario
 
 VERSION = "0.1.0"
-
-
-def _num(value: float | None) -> float | None:
-    """Round to 9 significant digits: readable JSON, still exact enough for every check."""
-    if value is None:
-        return None
-    if not math.isfinite(value):
-        return None
-    return float(f"{value:.9g}")
 
 
 BREAKER_LEVEL = {"closed": 0.0, "half_open": 1.0, "open": 2.0}
@@ -123,11 +114,11 @@ def freeze(
         "simulator_version": VERSION,
         "scenario": scenario.name,
         "seed": seed,
-        "duration_s": _num(scenario.duration),
-        "warmup_s": _num(scenario.warmup),
-        "bucket_s": _num(scenario.bucket),
+        "duration_s": rounded(scenario.duration),
+        "warmup_s": rounded(scenario.warmup),
+        "bucket_s": rounded(scenario.bucket),
         **(
-            {"bucket_asked_s": _num(asked_bucket)}
+            {"bucket_asked_s": rounded(asked_bucket)}
             if asked_bucket is not None and asked_bucket != scenario.bucket
             else {}
         ),
@@ -135,7 +126,12 @@ def freeze(
         "services": service_summaries(scenario, recorder, times, series),
         "edges": edge_summaries(scenario, recorder, times, series),
         "faults": [
-            {"kind": f.kind, "target": f.target, "start_s": _num(f.start), "end_s": _num(f.end)}
+            {
+                "kind": f.kind,
+                "target": f.target,
+                "start_s": rounded(f.start),
+                "end_s": rounded(f.end),
+            }
             for f in scenario.faults
         ],
     }
@@ -173,19 +169,19 @@ def freeze(
     )
     recovery = measure_recovery(result)
     summary["recovery"] = {
-        "after_last_fault_s": _num(recovery.seconds),
+        "after_last_fault_s": rounded(recovery.seconds),
         "recovered": recovery.recovered,
-        "pre_fault_goodput_rps": _num(recovery.level),
-        "pre_fault_success_fraction": _num(recovery.success_fraction),
-        "hold_s": _num(recovery.hold),
-        "tolerance_z": _num(recovery.z),
+        "pre_fault_goodput_rps": rounded(recovery.level),
+        "pre_fault_success_fraction": rounded(recovery.success_fraction),
+        "hold_s": rounded(recovery.hold),
+        "tolerance_z": rounded(recovery.z),
         "rule": RECOVERY_RULE if recovery.recovered is not None else None,
     }
     return dataclasses.replace(result, summary=freeze_data(summary))
 
 
 def _latency_summary(histogram: LatencyHistogram) -> dict[str, Any]:
-    return {k: _num(v) if isinstance(v, float) else v for k, v in histogram.summary().items()}
+    return {k: rounded(v) if isinstance(v, float) else v for k, v in histogram.summary().items()}
 
 
 def client_summary(
@@ -223,8 +219,8 @@ def client_summary(
         },
         "success_ratio": _ratio(client.outcomes[Outcome.SUCCESS], total_completed),
         "degraded_ratio": _ratio(client.outcomes[Outcome.DEGRADED], total_completed),
-        "goodput_rps": _num(client.latency_ok.count / measured),
-        "throughput_rps": _num(client.latency_all.count / measured),
+        "goodput_rps": rounded(client.latency_ok.count / measured),
+        "throughput_rps": rounded(client.latency_all.count / measured),
         "latency_s": _latencies(client.total),
         "routes": {
             route: route_summary(stats)
@@ -234,7 +230,7 @@ def client_summary(
 
 
 def _ratio(part: int, whole: int) -> float | None:
-    return _num(part / whole) if whole else None
+    return rounded(part / whole) if whole else None
 
 
 def _latencies(stats: RouteStats) -> dict[str, Any]:
@@ -277,23 +273,23 @@ def service_summaries(
         admitted = stats.sojourn_n + stats.in_system.value
         services[name] = {
             "arrivals": arrivals,
-            "arrival_rate_rps": _num(arrivals / duration),
+            "arrival_rate_rps": rounded(arrivals / duration),
             "admitted": admitted,
-            "admitted_rate_rps": _num(admitted / duration),
+            "admitted_rate_rps": rounded(admitted / duration),
             "answered": {o.label: stats.answered[o] for o in OUTCOMES},
             "capacity": stats.capacity,
             "in_system_at_end": stats.in_system.value,
             "rejected_queue_full": stats.overflow,
-            "utilization": _num(stats.busy.total_area / (duration * stats.capacity)),
-            "mean_in_system": _num(stats.in_system.total_area / duration),
-            "mean_queue_length": _num(stats.queued.total_area / duration),
-            "mean_wait_s": _num(stats.wait_sum / stats.wait_n) if stats.wait_n else None,
-            "mean_time_in_service_s": _num(stats.sojourn_sum / stats.sojourn_n)
+            "utilization": rounded(stats.busy.total_area / (duration * stats.capacity)),
+            "mean_in_system": rounded(stats.in_system.total_area / duration),
+            "mean_queue_length": rounded(stats.queued.total_area / duration),
+            "mean_wait_s": rounded(stats.wait_sum / stats.wait_n) if stats.wait_n else None,
+            "mean_time_in_service_s": rounded(stats.sojourn_sum / stats.sojourn_n)
             if stats.sojourn_n
             else None,
-            "work_s": _num(stats.work),
-            "wasted_work_s": _num(stats.wasted),
-            "wasted_fraction": _num(stats.wasted / stats.work) if stats.work else 0.0,
+            "work_s": rounded(stats.work),
+            "wasted_work_s": rounded(stats.wasted),
+            "wasted_fraction": rounded(stats.wasted / stats.work) if stats.work else 0.0,
             "peak_in_system": stats.in_system.peak,
             **_peaks(series, name, times),
         }
@@ -307,9 +303,9 @@ def _peaks(series: dict[str, np.ndarray], name: str, times: np.ndarray) -> dict[
     q, u = int(np.argmax(queue)), int(np.argmax(utilization))
     return {
         "peak_queue_length": int(queue[q]),
-        "peak_queue_at_s": _num(float(times[q])),
-        "peak_utilization": _num(float(utilization[u])),
-        "peak_utilization_at_s": _num(float(times[u])),
+        "peak_queue_at_s": rounded(float(times[q])),
+        "peak_utilization": rounded(float(utilization[u])),
+        "peak_utilization_at_s": rounded(float(times[u])),
     }
 
 
@@ -319,7 +315,12 @@ def breaker_periods(breaker: CircuitBreaker, end: float) -> list[dict[str, Any]]
     times = [t for t, _ in breaker.transitions] + [end]
     rejected = breaker.rejected_per_period()[1:]
     return [
-        {"state": state, "from_s": _num(start), "to_s": _num(times[i + 1]), "rejected": rejected[i]}
+        {
+            "state": state,
+            "from_s": rounded(start),
+            "to_s": rounded(times[i + 1]),
+            "rejected": rejected[i],
+        }
         for i, (start, state) in enumerate(breaker.transitions)
     ]
 
@@ -341,15 +342,15 @@ def edge_summaries(
             "calls": calls,
             "outcomes": {o.label: edge.outcomes[o] for o in OUTCOMES},
             **{counter: getattr(edge, counter) for counter in EDGE_COUNTERS},
-            "amplification": _num(edge.attempts / offered_total),
-            "attempts_per_call": _num(edge.attempts / calls) if calls else None,
-            "wasted_work_s": _num(edge.wasted),
+            "amplification": rounded(edge.attempts / offered_total),
+            "attempts_per_call": rounded(edge.attempts / calls) if calls else None,
+            "wasted_work_s": rounded(edge.wasted),
         }
         if edge.breakers:
             edges[name]["breakers"] = {}
             for stack_name, breaker in edge.breakers:
                 edges[name]["breakers"][stack_name] = {
-                    "transitions": [[_num(t), state] for t, state in breaker.transitions],
+                    "transitions": [[rounded(t), state] for t, state in breaker.transitions],
                     "rejected": breaker.rejected,
                     "final_state": breaker.state,
                     "periods": breaker_periods(breaker, scenario.duration),

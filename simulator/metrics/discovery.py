@@ -18,6 +18,7 @@ class DiscoveryStats:
         "checks_failed",
         "detections",
         "listed",
+        "listed_min",
         "no_healthy",
         "recoveries",
     )
@@ -29,6 +30,7 @@ class DiscoveryStats:
         self.listed = Level(n_buckets, bucket)
         self.alive = Level(n_buckets, bucket)
         self.listed.change(0.0, instances)
+        self.listed_min = instances  # the fewest instances listed at any moment
         self.alive.change(0.0, instances)
         self.changes: list[tuple[float, int, bool]] = []  # (when, instance, listed after)
         self.detections: list[float] = []  # crash -> taken off the list, per crash detected

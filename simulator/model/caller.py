@@ -212,9 +212,10 @@ class CallPath:
                         Span(FAULT, now, now, site.hop, None, site.route, 0, reply, detail)
                     )
                 return reply
-        instance = site.pinned
-        if instance is None and site.registry is not None:  # found through a registry
-            instance = site.registry.pick(site.hop)
+        instance = None
+        registry = site.registry
+        if registry is not None:  # found through a registry (a health check: its one instance)
+            instance = site.pinned or registry.pick(site.hop)
             if instance is None:  # none listed: the caller answers 503 itself, sends nothing
                 if lease is not None:
                     lease.release(env.now, True)

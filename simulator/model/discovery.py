@@ -113,6 +113,7 @@ class Registry:
         instance = self.service.instances[index]
         stats.changes.append((now, index, state.healthy))
         stats.listed.change(now, 1 if state.healthy else -1)
+        stats.listed_min = min(stats.listed_min, stats.listed.value)
         if state.healthy and instance.alive:
             stats.recoveries.append(now - instance.changed_at)
         elif not state.healthy and not instance.alive:

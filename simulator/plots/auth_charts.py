@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from matplotlib.figure import Figure
 
+from simulator.experiment.auth_summary import has_auth as summary_has_auth
 from simulator.experiment.result import RunResult
 from simulator.plots.style import CYCLE, new_figure, shade_faults
 
@@ -22,10 +23,7 @@ SUFFIX = ".token_refreshes"
 def has_auth(result: RunResult) -> bool:
     """Whether the run measured service authentication or a misconfigured hop (and so has this
     chart)."""
-    summary = result.summary
-    return any(
-        "auth" in part for part in (*summary["edges"].values(), *summary["services"].values())
-    )
+    return summary_has_auth(result.summary)
 
 
 def auth_timeline(result: RunResult) -> Figure:

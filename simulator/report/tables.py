@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from simulator.experiment.auth_summary import has_auth
 from simulator.experiment.result import breaker_periods
 from simulator.metrics.catalog import COUNT, DURATION, NUMBER, RATIO, TIMES, WORK, moment
 from simulator.outcomes import OUTCOMES, Outcome
@@ -401,12 +402,6 @@ def _breakers(summary: Mapping[str, Any], limit: int | None) -> Table | None:
     return Table("Circuit breakers", headers, rows, descriptions, tuple(notes))
 
 
-def _has_auth(summary: Mapping[str, Any]) -> bool:
-    """Some hop or service of the run measured service authentication."""
-    parts = (*summary["edges"].values(), *summary["services"].values())
-    return any("auth" in part for part in parts)
-
-
 def _auth(summary: Mapping[str, Any]) -> Table:
     """Service authentication: per hop the 403s its attempts got, its setup errors, its token
     refreshes (failed ones, calls that waited for one, their mean wait, the most in flight at
@@ -542,7 +537,7 @@ def run_tables(summary: Mapping[str, Any], breaker_limit: int | None = None) -> 
         _hop_outcomes(edges),
         _hop_policies(edges),
         _breakers(summary, breaker_limit),
-        _auth(summary) if _has_auth(summary) else None,  # service auth or a misconfigured hop
+        _auth(summary) if has_auth(summary) else None,  # service auth or a misconfigured hop
         _discovery(summary),
         _faults(summary["faults"]) if summary["faults"] else None,
     ]

@@ -203,6 +203,7 @@ def test_bundled_discovery_scenario_registry_beats_static():
     scenarios = simulator.load_scenario_set(SCENARIOS / "discovery.toml")
     static = simulator.run(scenarios.base, seed=1).summary
     registry = simulator.run(scenarios.variants["registry"], seed=1).summary
+
     def ok(summary):
         return summary["requests"]["outcomes"]["success"] / summary["requests"]["completed"]
 
