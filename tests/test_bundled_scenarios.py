@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 import simulator
@@ -52,3 +53,26 @@ def test_db_slowdown_shows_timeouts_then_recovery():
     series = goodput("db-slowdown")
     assert min(series[31:39]) == 0  # every request times out at the gateway
     assert min(series[42:]) > 150  # back after the fault
+
+
+def test_license_system_shows_the_crash_routed_around_and_the_report_burst():
+    """The whole reference system: the registry delists the crashed auth instance within
+    interval x threshold, errors stop once it has, tokens are refreshed with no 403, and the
+    admin reports on the shared database slow the logins while they run."""
+    result = simulator.run(simulator.load_scenario(SCENARIOS / "license-system.toml"))
+    s = result.summary
+    auth = s["services"]["auth"]
+    detection = auth["discovery"]["detection_s"]
+    expected = auth["discovery"]["expected_detection_s"]
+    assert detection["count"] == 1
+    assert expected["earliest"] <= detection["max"] <= expected["latest"]
+    series = result.timeseries
+    errors = series["errors_rps"]
+    crash_end = 30 + detection["max"]
+    assert errors[30 : int(crash_end) + 2].sum() > 50  # calls meet the dead instance ...
+    assert errors[int(crash_end) + 4 : 90].sum() == 0  # ... until the registry delists it
+    edge = s["edges"]["gateway->auth"]["auth"]
+    assert edge["token_refreshes"] >= 8 and edge["forbidden_token"] == edge["forbidden_secret"] == 0
+    p99 = series["latency_p99_s"]
+    assert np.median(p99[62:75]) > 5 * max(p99[5:29])  # logins slow while the reports run
+    assert max(p99[95:]) < 0.1

@@ -296,12 +296,37 @@ def _goodput(
             return never + "."
         return f"{never}; by the recovery rule (docs/recovery.md) it {came}."
     fell = int(candidates[0])
+    if recovery["recovered"] and recovery["after_last_fault_s"] == 0:
+        early = _back_during_faults(low & full, times, fell, bucket, summary, last_end)
+        if early is not None:
+            back_at = early
+            came = (
+                f"was back for good at {moment(early)}, before the last fault ended "
+                f"({moment(last_end)})"
+            )
     window = (times >= times[fell]) & (times < back_at) & full
     lowest = int(np.flatnonzero(window)[np.argmin(goodput[window])]) if window.any() else fell
     return (
         f"Goodput fell below {share} at {moment(times[fell])} (lowest "
         f"{RATE.format(goodput[lowest])} at {moment(times[lowest])}) and {came}."
     )
+
+
+def _back_during_faults(
+    low: np.ndarray,
+    times: np.ndarray,
+    fell: int,
+    bucket: float,
+    summary: Mapping[str, Any],
+    last_end: float,
+) -> float | None:
+    """When goodput was back for good before the last fault ended: the end of the last low
+    bucket, if goodput then stayed back for the recovery rule's hold window before the last
+    fault's end; else None (it was back only as the fault ended)."""
+    hold = float((summary.get("recovery") or {}).get("hold_s") or max(5.0, 3 * bucket))
+    during = np.flatnonzero(low & (times >= times[fell]) & (times + bucket <= last_end + 1e-9))
+    back = float(times[during[-1]] + bucket) if len(during) else float(times[fell] + bucket)
+    return back if back + hold <= last_end + 1e-9 else None
 
 
 def _degraded(routes: Mapping[str, Any]) -> list[str]:

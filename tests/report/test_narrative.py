@@ -163,3 +163,24 @@ def test_goodput_that_stayed_within_noise_is_said_so(bundled_run):
     assert sentence(narrative(result), "On auth->db:") == (
         f"On auth->db: {COUNT.format(result.summary['edges']['auth->db']['retries'])} retries."
     )
+
+
+def test_goodput_back_before_the_fault_ended_is_told_with_its_time(bundled_run):
+    """A crash the registry routes around: goodput is back long before the crashed instance
+    restarts, and the sentence says when, not "as the last fault ended"."""
+    import numpy as np
+
+    result = bundled_run("license-system")
+    s = result.summary
+    told = narrative(result)
+    assert s["recovery"]["after_last_fault_s"] == 0
+    last_end = max(f["end_s"] for f in s["faults"])
+    goodput = sentence(told, "Goodput fell")
+    assert f"before the last fault ended ({moment(last_end)})" in goodput
+    back = float(goodput.split("was back for good at ")[1].split(" s,")[0])
+    assert back < last_end - 30
+    times = np.asarray(result.timeseries["time"])
+    after = (times >= back) & (times + s["bucket_s"] <= last_end)
+    got = np.asarray(result.timeseries["goodput_rps"])[after].sum()
+    offered = np.asarray(result.timeseries["offered_rps"])[after].sum()
+    assert got >= 0.95 * s["recovery"]["pre_fault_success_fraction"] * offered
