@@ -76,3 +76,13 @@ def test_license_system_shows_the_crash_routed_around_and_the_report_burst():
     p99 = series["latency_p99_s"]
     assert np.median(p99[62:75]) > 5 * max(p99[5:29])  # logins slow while the reports run
     assert max(p99[95:]) < 0.1
+
+
+def test_a_variant_switches_a_policy_off_with_false():
+    """deduplication.toml's "no dedup" variant sets dedup = false: no call is shared."""
+    scenario = simulator.load_scenario(SCENARIOS / "deduplication.toml")
+    assert scenario.policies["gateway->auth"].dedup is not None
+    plain = simulator.load_scenario_set(SCENARIOS / "deduplication.toml").variants["no dedup"]
+    assert plain.policies["gateway->auth"].dedup is None
+    assert simulator.run(scenario).summary["edges"]["gateway->auth"]["dedup_hits"] > 1000
+    assert simulator.run(plain).summary["edges"]["gateway->auth"]["dedup_hits"] == 0

@@ -7,9 +7,9 @@ fallback -> deduplication -> deadline -> retry (+ budget) -> adaptive throttle -
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from simulator.policies.breaker import BreakerConfig
 from simulator.policies.budgets import BudgetConfig
@@ -76,6 +76,18 @@ class HopPolicies(ConfigModel):
         "(applied before the stack, once per call)",
     )
 
+    @model_validator(mode="before")
+    @classmethod
+    def _switched_off(cls, data: Any) -> Any:
+        """``dedup = false`` (any policy table set to false) means no such policy: how a variant
+        switches off a policy its base scenario sets, since TOML has no null."""
+        if not isinstance(data, dict):
+            return data
+        return {
+            key: None if value is False and key in _POLICY_TABLES else value
+            for key, value in data.items()
+        }
+
     @property
     def needs_stack(self) -> bool:
         """False when only a plain timeout is set: the call path's fast path does that alone."""
@@ -84,3 +96,11 @@ class HopPolicies(ConfigModel):
             for name in type(self).model_fields
             if name not in ("timeout", "route_timeouts", "on_timeout", "credentials")
         )
+
+
+_POLICY_TABLES = frozenset(
+    name
+    for name, field in HopPolicies.model_fields.items()
+    if name not in ("timeout", "route_timeouts", "on_timeout", "deadline")
+)
+"""The policies that are tables, which ``false`` switches off."""
