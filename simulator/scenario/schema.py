@@ -195,10 +195,10 @@ class Service(ConfigModel):
 
     @model_validator(mode="after")
     def _queue_keys(self) -> Self:
-        if self.kind != "queue":
-            for key in ("publish_route", "max_messages"):
-                if key in self.model_fields_set:
-                    raise ValueError(f"'{key}' is for kind = 'queue'")
+        if self.kind != "queue":  # (compared with the defaults: a dumped scenario reloads)
+            if self.publish_route != "POST /publish" or self.max_messages is not None:
+                key = "max_messages" if self.max_messages is not None else "publish_route"
+                raise ValueError(f"'{key}' is for kind = 'queue'")
         elif self.routes:
             raise ValueError(
                 "a queue has one route, its publish_route; leave out 'routes' (consumers say "

@@ -347,3 +347,21 @@ def test_runs_without_a_queue_have_no_queue_keys():
     result = simulator.run(simulator.loads_scenario(text))
     assert "queues" not in result.summary
     assert not any(key.startswith("queue.") for key in result.timeseries)
+
+
+def test_bundled_async_queue_scenario_sync_errors_queue_backlog():
+    from tests.conftest import SCENARIOS
+
+    scenarios = simulator.load_scenario_set(SCENARIOS / "async-queue.toml")
+    assert scenarios.base_name == "sync"
+    sync = simulator.run(scenarios.base, seed=1).summary
+    queued = simulator.run(scenarios.variants["queue"], seed=1).summary
+    assert 0.70 < sync["success_ratio"] < 0.80  # 75 % (seed 1): 15 s of 60 s refused
+    assert "queues" not in sync
+    assert queued["success_ratio"] == 1.0
+    block = queued["queues"]["activations"]
+    assert_conserved(block)
+    assert block["dead_lettered"] == 0 and block["redelivered"] > 0
+    assert 20 <= block["peak_depth_at_s"] <= 35 and block["peak_depth"] > 2000
+    assert 35 <= block["drained_at_s"] <= 45  # drains within seconds of auth coming back
+    assert 14 <= block["e2e_latency_s"]["max"] <= 20  # published at the outage's start
