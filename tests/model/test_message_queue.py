@@ -365,3 +365,21 @@ def test_bundled_async_queue_scenario_sync_errors_queue_backlog():
     assert 20 <= block["peak_depth_at_s"] <= 35 and block["peak_depth"] > 2000
     assert 35 <= block["drained_at_s"] <= 45  # drains within seconds of auth coming back
     assert 14 <= block["e2e_latency_s"]["max"] <= 20  # published at the outage's start
+
+
+def test_the_report_has_the_queue_chart_with_its_caption(tmp_path):
+    from simulator.plots.queue_charts import has_queues, queue_timeline
+    from simulator.report.html import write_run_report
+
+    result, queue = run(nack_delay="5s", extra=fault("outage", "auth", "10s", "15s"))
+    assert has_queues(result)
+    figure = queue_timeline(result)
+    depth, age, _ = figure.axes[:3]
+    assert max(depth.lines[0].get_ydata()) == pytest.approx(result.timeseries["queue.depth"].max())
+    assert max(age.lines[0].get_ydata()) == pytest.approx(queue["peak_oldest_age_s"])
+    write_run_report(result, tmp_path / "out")
+    assert (tmp_path / "out" / "queues.png").exists()
+    html = (tmp_path / "out" / "report.html").read_text()
+    assert "age of the oldest unacknowledged message" in html
+    no_queue, _ = run()
+    assert has_queues(no_queue)  # an idle queue still has its chart
