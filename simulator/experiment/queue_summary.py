@@ -60,6 +60,7 @@ def add_queue_summary(
             "peak_depth_at_s": rounded(float(times[peak])) if n else None,
             "peak_oldest_age_s": rounded(float(oldest.max())) if n else None,
             "drained_at_s": _drained(times, peaks, peak),
+            "mean_wait_s": rounded(stats.wait_sum / stats.wait_n) if stats.wait_n else None,
             "e2e_latency_s": {k: rounded(v) if isinstance(v, float) else v for k, v in e2e.items()},
             "conservation": {
                 "published": ledger.published,

@@ -36,6 +36,8 @@ class QueueStats:
         "redelivered",
         "rejected_full",
         "stale_acks",
+        "wait_n",
+        "wait_sum",
         "work_failed",
     )
 
@@ -59,6 +61,8 @@ class QueueStats:
         self.stale_acks = 0  # acks of deliveries whose visibility had already timed out
         self.rejected_full = 0
         self.e2e = LatencyHistogram()  # publish -> first notification (or completion)
+        self.wait_sum = 0.0  # publish -> first delivery, summed over first deliveries
+        self.wait_n = 0
 
     def count(self, name: str, now: float) -> None:
         """One more ``name`` event at ``now`` in its per-bucket series."""

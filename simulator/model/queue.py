@@ -332,6 +332,9 @@ class ConsumerRuntime:
         if message.deliveries > 1:
             stats.redelivered += 1
             stats.count("redelivered", now)
+        elif message.published >= broker.warmup:
+            stats.wait_sum += now - message.published  # the time in the queue (Wq)
+            stats.wait_n += 1
         stats.ledger.in_flight += 1
         stats.in_flight.change(now, 1)
         self.held += 1
