@@ -383,3 +383,18 @@ def test_the_report_has_the_queue_chart_with_its_caption(tmp_path):
     assert "age of the oldest unacknowledged message" in html
     no_queue, _ = run()
     assert has_queues(no_queue)  # an idle queue still has its chart
+
+
+def test_compare_shows_each_queue_metric_and_the_sweep_selects_them():
+    from simulator.report.experiments import comparison_metrics, comparison_text
+    from tests.conftest import SCENARIOS
+
+    comparison = simulator.compare(SCENARIOS / "async-queue.toml", replications=2)
+    shown = comparison_metrics(comparison)
+    for key in ("e2e_p99_s", "dead_lettered", "redelivered", "duplicates", "peak_depth"):
+        assert f"activations.{key}" in shown
+    assert comparison.interval("queue", "activations.e2e_p99_s").mean > 10
+    assert comparison.interval("queue", "activations.dead_lettered").mean == 0
+    text = comparison_text(comparison)
+    assert "publish to notification p99, activations" in text and "dead letters" in text
+    assert max(len(line) for line in text.splitlines()) <= 100
