@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 from simulator.metrics.queue import QueueStats
 from simulator.model.calls import ROOT, Request
-from simulator.model.tracing import Span
+from simulator.model.tracing import ACK, DEAD_LETTER, DELIVERY, EXPIRED, NACK, PUBLISH, Span
 from simulator.outcomes import http_reply
 from simulator.policies.queue import AfterFailure, after_failure
 
@@ -41,14 +41,6 @@ if TYPE_CHECKING:
 QUEUE_FULL = http_reply(503)
 RESUME_POLL = 0.1
 """Seconds between looks at a queue service that is down, to resume deliveries when it is back."""
-
-# Span kinds of a message's trace (simulator trace shows them beside the request's own spans).
-PUBLISH = "publish"
-DELIVERY = "delivery"
-ACK = "ack"
-NACK = "nack"
-EXPIRED = "expired"
-DEAD_LETTER = "dead_letter"
 
 
 class Message:
@@ -104,7 +96,7 @@ class Broker:
         "ready",
         "service",
         "stats",
-        "traces",
+        "traced",
         "turn",
         "unacked",
         "warmup",
@@ -124,7 +116,7 @@ class Broker:
         self.turn = 0  # round robin among consumers with room
         self.next_index = 0
         self.polling = False
-        self.traces: list[tuple[Message, list[Span]]] | None = None  # set when tracing
+        self.traced: list[Message] = []  # messages of traced requests (their spans)
         self.warmup = warmup  # messages published before it are left out of the e2e latency
 
     # -- the producer's side ------------------------------------------------------------------
@@ -144,9 +136,9 @@ class Broker:
         stats.count("published", now)
         self.unacked[message.index] = message
         if message.trace is not None:
-            message.trace.append(Span(PUBLISH, now, now, None, self.name, "", message.index))
-            if self.traces is not None:
-                self.traces.append((message, message.trace))
+            detail = f"publish message {message.index}"
+            message.trace.append(Span(PUBLISH, now, now, None, self.name, "", 0, None, detail))
+            self.traced.append(message)
         self._store(message, now)
         self._dispatch()
         return accepted

@@ -228,6 +228,10 @@ class Simulation:
         for edge in recorder.edges.values():
             for _, breaker in edge.breakers:
                 breaker.state_at(end)  # apply a timed transition due before the end
+        if self.tracer is not None:  # a traced request's messages: their deliveries too
+            for broker in self.brokers.values():
+                for message in broker.traced:
+                    self.tracer.extend(message.request, message.trace or [])
         check_conservation(recorder)
         return recorder
 

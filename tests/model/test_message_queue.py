@@ -398,3 +398,22 @@ def test_compare_shows_each_queue_metric_and_the_sweep_selects_them():
     text = comparison_text(comparison)
     assert "publish to notification p99, activations" in text and "dead letters" in text
     assert max(len(line) for line in text.splitlines()) <= 100
+
+
+def test_a_traced_request_shows_its_message_deliveries():
+    from simulator.model.tracing import TraceSampler
+    from simulator.report.traces import trace_text
+    from tests.conftest import SCENARIOS
+
+    scenarios = simulator.load_scenario_set(SCENARIOS / "async-queue.toml")
+    sampler = TraceSampler(requests=frozenset({4400}))
+    result, (trace,) = simulator.trace(scenarios.variants["queue"], sampler=sampler)
+    untraced = simulator.run(scenarios.variants["queue"])
+    assert json.dumps(result.summary, sort_keys=True) == json.dumps(
+        untraced.summary, sort_keys=True
+    )
+    kinds = [span.kind for span in trace.spans]
+    assert kinds.count("publish") == 1 and kinds.count("ack") == 1
+    assert kinds.count("delivery") == kinds.count("nack") + 1 >= 2  # refused during the outage
+    text = trace_text([trace])
+    assert "worker -> auth" in text and "worker -> notifications" in text and "nack" in text
