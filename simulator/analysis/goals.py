@@ -36,8 +36,11 @@ def summary_metrics(summary: Mapping[str, Any]) -> dict[str, float | None]:
     ``SERVICE.wasted_work_s``, and per hop
     ``CALLER->CALLEE.calls`` and ``CALLER->CALLEE.amplification``: attempts per client request
     (the summary's own ``amplification`` if it has one, else attempts, else calls, divided by the
-    requests offered). With a mix of several routes, also each route's ratios and latencies as
-    ``route ROUTE.KEY`` (e.g. ``route GET /dashboard.latency_p99_s``), for goals on one route.
+    requests offered). Per message queue, ``QUEUE.e2e_p50_s``, ``QUEUE.e2e_p99_s``,
+    ``QUEUE.peak_depth``, ``QUEUE.redelivered``, ``QUEUE.dead_lettered``, ``QUEUE.duplicates``
+    and ``QUEUE.rejected_full``. With a mix of several routes, also each route's ratios and
+    latencies as ``route ROUTE.KEY`` (e.g. ``route GET /dashboard.latency_p99_s``), for goals on
+    one route.
     """
     metrics: dict[str, float | None] = {}
     metrics["goodput_rps"] = _number(summary.get("goodput_rps"))
@@ -55,6 +58,12 @@ def summary_metrics(summary: Mapping[str, Any]) -> dict[str, float | None]:
         if amplification is None and offered:
             amplification = float(edge.get("attempts", calls)) / offered
         metrics[f"{name}.amplification"] = amplification
+    for name, queue in summary.get("queues", {}).items():  # only runs with a message queue
+        e2e = queue["e2e_latency_s"]
+        metrics[f"{name}.e2e_p50_s"] = _number(e2e.get("p50"))
+        metrics[f"{name}.e2e_p99_s"] = _number(e2e.get("p99"))
+        for key in ("peak_depth", "redelivered", "dead_lettered", "duplicates", "rejected_full"):
+            metrics[f"{name}.{key}"] = float(queue[key])
     routes = summary.get("routes", {})
     if len(routes) > 1:
         for route, part in routes.items():

@@ -10,6 +10,7 @@ import numpy as np
 
 from simulator.experiment.auth_summary import add_auth_summary
 from simulator.experiment.discovery_summary import add_discovery_summary
+from simulator.experiment.queue_summary import add_queue_summary
 from simulator.experiment.recovery import RECOVERY_RULE, measure_recovery
 from simulator.experiment.result import RunResult, freeze_data
 from simulator.experiment.rounding import rounded
@@ -148,6 +149,8 @@ def freeze(
         add_auth_summary(summary, recorder.auth, verify, scenario.duration, times, series)
     if recorder.discovery:
         add_discovery_summary(summary, recorder.discovery, scenario, times, series)
+    if recorder.queues:
+        add_queue_summary(summary, recorder.queues, scenario, times, series)
     client = recorder.client
     summary["conservation"] = {
         "offered": client.offered_total,

@@ -310,9 +310,30 @@ _PER_PART: dict[str, Metric] = {
     "amplification": Metric("amplification", "attempts per request", TIMES, None),
     "wasted_work_s": Metric("wasted_work_s", "wasted work", WORK, False),
     "calls": Metric("calls", "calls", COUNT, None, compared=False),
+    # Of one message queue (summary.json's queues.NAME):
+    "e2e_p50_s": Metric("e2e_p50_s", "publish to notification p50", DURATION, False),
+    "e2e_p99_s": Metric("e2e_p99_s", "publish to notification p99", DURATION, False),
+    "peak_depth": Metric("peak_depth", "peak queue depth", COUNT, False),
+    "redelivered": Metric("redelivered", "redeliveries", COUNT, False),
+    "dead_lettered": Metric("dead_lettered", "dead letters", COUNT, False),
+    "duplicates": Metric("duplicates", "duplicate completions", COUNT, False),
+    "rejected_full": Metric("rejected_full", "publishes refused (queue full)", COUNT, False),
 }
-"""Metrics of one hop or service, keyed ``PART.NAME``: NAME -> the metric, labelled for any part.
+"""Metrics of one hop, service or message queue, keyed ``PART.NAME``: NAME -> the metric, labelled
+for any part.
 Attempts per request have no better direction: a breaker lowers them by refusing calls."""
+
+
+QUEUE_METRICS: tuple[str, ...] = (
+    "e2e_p50_s",
+    "e2e_p99_s",
+    "peak_depth",
+    "redelivered",
+    "dead_lettered",
+    "duplicates",
+    "rejected_full",
+)
+"""The per-queue metrics (``QUEUE.NAME``) that comparisons show after the hops'."""
 
 
 def per_part(name: str) -> tuple[str, str] | None:
@@ -351,6 +372,7 @@ __all__ = [
     "HEADLINE",
     "METRICS",
     "NUMBER",
+    "QUEUE_METRICS",
     "RATE",
     "RATIO",
     "TIMES",

@@ -19,6 +19,7 @@ from simulator.metrics.causes import CauseCounts
 from simulator.metrics.discovery import DiscoveryStats
 from simulator.metrics.histogram import COARSE, N_COARSE, LatencyHistogram, bin_index
 from simulator.metrics.level import Level
+from simulator.metrics.queue import QueueStats
 from simulator.outcomes import N_OUTCOMES, OUTCOMES, Outcome, Reply
 
 DEGRADED = Outcome.DEGRADED
@@ -264,6 +265,7 @@ class Recorder:
     auth: AuthRecorder | None = None  # service authentication, when the scenario has any
     causes: CauseCounts | None = None  # the client's answers by cause, when one can happen
     discovery: dict[str, DiscoveryStats] = field(default_factory=dict)  # registry-found services
+    queues: dict[str, QueueStats] = field(default_factory=dict)  # queue services
 
     def __post_init__(self) -> None:
         self.n_buckets = n_buckets_for(self.duration, self.bucket)

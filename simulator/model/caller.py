@@ -352,6 +352,8 @@ class CallPath:
             if hold:
                 instance.release()
         reply = self._commit(service, site, req.key, version, reply, missing)
+        if site.broker is not None and reply.ok:  # a queue's publish: store, answer 202 (or 503)
+            reply = site.broker.publish(req, reply)
         now = env.now
         instance.in_system -= 1
         stats.in_system.change(now, -1)

@@ -76,6 +76,8 @@ class Plan:
     """(caller, issuer, route) of a token refresh -> its index in ``entries``."""
     health_entries: dict[str, int] = field(default_factory=dict)
     """A service checked by the registry -> the index of its health check in ``entries``."""
+    consumer_entries: dict[str, tuple[int, int | None]] = field(default_factory=dict)
+    """A consumer -> the indexes in ``entries`` of its work call and of its notification."""
 
     @property
     def entry(self) -> CallNode:
@@ -88,6 +90,16 @@ class Plan:
         demands: list[float | None] = [None] * len(self.samplers)
         for slot in self.slot_ranges[entry]:
             demands[slot] = self.samplers[slot]()
+        return demands
+
+    def draw_message(self, consumer: str) -> list[float | None]:
+        """First-attempt demands for one delivery of a message to ``consumer``: its work call's
+        slots and its notification's."""
+        work, notify = self.consumer_entries[consumer]
+        demands = self.draw_demands(work)
+        if notify is not None:
+            for slot in self.slot_ranges[notify]:
+                demands[slot] = self.samplers[slot]()
         return demands
 
 
@@ -170,7 +182,21 @@ def build_plan(scenario: Scenario, streams) -> Plan:
             health_entries[name] = len(entries)
             entries.append(expand(REGISTRY, name, check.route, check.timeout, f"health {name}"))
             ranges.append(range(first, len(names)))
-    return Plan(entries, ranges, names, samplers, retry, token_entries, health_entries)
+    consumer_entries = {}
+    for name, consumer in scenario.consumers.items():
+        calls = [(consumer.service, consumer.route, "work")]
+        if consumer.notify is not None:
+            calls.append((consumer.notify.service, consumer.notify.route, "notify"))
+        found: list[int] = []
+        for service, route, what in calls:
+            first = len(names)
+            found.append(len(entries))
+            entries.append(expand(name, service, route, None, f"consumer {name} {what}"))
+            ranges.append(range(first, len(names)))
+        consumer_entries[name] = (found[0], found[1] if len(found) > 1 else None)
+    return Plan(
+        entries, ranges, names, samplers, retry, token_entries, health_entries, consumer_entries
+    )
 
 
 def token_calls(scenario: Scenario) -> list[tuple[str, str, str]]:

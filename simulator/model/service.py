@@ -143,6 +143,7 @@ class ServiceRuntime:
     """A service on the simulated clock: its instances, balancer and counters."""
 
     __slots__ = (
+        "broker",
         "can_crash",
         "chooser",
         "config",
@@ -179,6 +180,7 @@ class ServiceRuntime:
         self.hold_worker = config.hold_worker_during_calls
         self.chooser = Chooser(config.balancer, uniform)
         self.registry = None  # a Registry (simulator.model.discovery) when callers use one
+        self.broker = None  # a Broker (simulator.model.queue) for a queue service
         self.can_crash = False  # a crash fault targets it (set by the model)
         self.instances = [Instance(self, i, config.concurrency) for i in range(config.instances)]
         self.faults = ActiveFaults()

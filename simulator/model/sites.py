@@ -35,6 +35,7 @@ class CallSite:
     are copied here, so that a call costs no extra lookups)."""
 
     __slots__ = (
+        "broker",
         "edge",
         "faults",
         "gate",
@@ -83,6 +84,7 @@ class CallSite:
         self.guard = None  # ... and the callee's checks on this route (Guard)
         self.registry = service.registry  # callers find the callee's instances through it
         self.pinned = None  # the one instance a health check goes to (simulator.model.discovery)
+        self.broker = service.broker  # a queue's publish route stores a message (model.queue)
         self.steps: list[WorkNode | CallSite | ParallelSite] = []
 
 

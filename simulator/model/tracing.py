@@ -12,7 +12,7 @@ traces.
 from __future__ import annotations
 
 import heapq
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import NamedTuple
 
 from simulator.hops import Hop
@@ -37,6 +37,16 @@ SHARED = "shared"
 FALLBACK = "fallback"
 FAULT = "fault"
 TOKEN_WAIT = "token_wait"  # a call waiting for its caller's service token to be refreshed
+# A message published by a traced request (simulator.model.queue) adds instants to its trace:
+# stored, taken back by the broker (nack), its visibility timed out, dead-lettered, acknowledged;
+# and one span per delivery, from its worker's start to its end, beside the delivery's calls.
+PUBLISH = "publish"
+DELIVERY = "delivery"
+ACK = "ack"
+NACK = "nack"
+EXPIRED = "expired"
+DEAD_LETTER = "dead_letter"
+MESSAGE_KINDS = (PUBLISH, DELIVERY, ACK, NACK, EXPIRED, DEAD_LETTER)
 
 
 class Span(NamedTuple):
@@ -147,18 +157,32 @@ class TraceSampler:
             return
         self._kept[trace.index] = trace
 
+    def extend(self, index: int, spans: list[Span]) -> None:
+        """Add ``spans`` (what happened to the messages request ``index`` published, after it
+        was answered) to its trace, if the trace was kept."""
+        kept = self._kept.get(index)
+        if kept is not None and spans:
+            self._kept[index] = replace(kept, spans=kept.spans + tuple(spans))
+
     def traces(self) -> list[Trace]:
         """The kept traces, by request index."""
         return [self._kept[i] for i in sorted(self._kept)]
 
 
 __all__ = [
+    "ACK",
     "ATTEMPT",
     "CALL",
     "CONNECT",
+    "DEAD_LETTER",
+    "DELIVERY",
+    "EXPIRED",
     "FALLBACK",
     "FAULT",
+    "MESSAGE_KINDS",
+    "NACK",
     "POOL_WAIT",
+    "PUBLISH",
     "QUEUE",
     "REFUSAL",
     "REQUEST",

@@ -18,6 +18,7 @@ from simulator.model.discovery import registries
 from simulator.model.faults import FaultInjector
 from simulator.model.plan import CallNode, ParallelNode, WorkNode, build_plan
 from simulator.model.policy_stack import PolicyStack
+from simulator.model.queue import ConsumerRuntime, brokers
 from simulator.model.service import ActiveFaults, ServiceRuntime
 from simulator.model.sites import CallPolicies, CallSite, ParallelSite
 from simulator.model.tracing import REQUEST, Span, Trace, TraceSampler, request_id
@@ -77,6 +78,7 @@ class Simulation:
             recorder.auth = AuthRecorder(recorder.n_buckets, scenario.bucket, scenario.warmup)
             self.auth = ServiceAuthModel(env, scenario, recorder.auth, streams, self.hops)
         self.registries = registries(env, scenario, self.services, recorder, streams)
+        self.brokers = brokers(env, scenario, self.services, recorder)
         if self.auth is not None or self.registries:
             recorder.causes = CauseCounts(CAUSES, recorder.n_buckets, scenario.bucket)
         self.entries = [self._site(entry) for entry in self.plan.entries]
@@ -86,6 +88,18 @@ class Simulation:
             entry = self.plan.entries[self.plan.health_entries[name]]
             sites = [self._site(entry) for _ in registry.service.instances]
             registry.start(self.path, self.plan, self.plan.health_entries[name], sites)
+        self.consumers = [
+            ConsumerRuntime(
+                env,
+                name,
+                consumer,
+                self.brokers[consumer.queue],
+                self.path,
+                self.plan,
+                self._consumer_sites(name),
+            )
+            for name, consumer in scenario.consumers.items()
+        ]
         for service in self.services.values():
             if service.request_timeout is not None:
                 service.request_timer = TimerWheel(env, service.request_timeout, REQUEST_TIMEOUT)
@@ -122,6 +136,12 @@ class Simulation:
                 calls = [self._site(call) for call in step.calls]
                 site.steps.append(ParallelSite(calls, step.degrade))
         return site
+
+    def _consumer_sites(self, name: str) -> tuple[CallSite, CallSite | None]:
+        """The call sites of a consumer's work call and of its notification (if any)."""
+        work, notify = self.plan.consumer_entries[name]
+        entries = self.plan.entries
+        return self._site(entries[work]), None if notify is None else self._site(entries[notify])
 
     def _wheel(self, duration: float) -> TimerWheel:
         """One timer wheel per distinct fixed timeout, shared by every call site that has it."""
@@ -203,15 +223,22 @@ class Simulation:
                 hop_stats.refreshing.close(end)
         for discovery in recorder.discovery.values():
             discovery.close(end)
+        for queue in recorder.queues.values():
+            queue.close(end)
         for edge in recorder.edges.values():
             for _, breaker in edge.breakers:
                 breaker.state_at(end)  # apply a timed transition due before the end
+        if self.tracer is not None:  # a traced request's messages: their deliveries too
+            for broker in self.brokers.values():
+                for message in broker.traced:
+                    self.tracer.extend(message.request, message.trace or [])
         check_conservation(recorder)
         return recorder
 
 
 def check_conservation(recorder: Recorder) -> None:
-    """Offered = completed + in flight, per bucket sums = totals, per service arrivals balance."""
+    """Offered = completed + in flight, per bucket sums = totals, per service arrivals balance,
+    per queue every message published acknowledged, dead-lettered, stored or in flight."""
     client = recorder.client
     completed = sum(client.outcomes)
     problems = []
@@ -236,5 +263,13 @@ def check_conservation(recorder: Recorder) -> None:
         for name, hop in recorder.auth.hops.items():
             if hop.token_refreshes != hop.token_refreshes_done + hop.refreshing.value:
                 problems.append(f"hop {name}: token refreshes started != ended + in flight")
+    for name, queue in recorder.queues.items():  # delivered, dead-lettered or still queued
+        ledger = queue.ledger
+        if not ledger.balanced():
+            problems.append(
+                f"queue {name}: published {ledger.published} != acked {ledger.acked} + "
+                f"dead-lettered {ledger.dead_lettered} + stored {ledger.stored} + in flight "
+                f"{ledger.in_flight}"
+            )
     if problems:
         raise ConservationError("; ".join(problems))

@@ -15,7 +15,7 @@ from matplotlib.figure import Figure
 
 from simulator.experiment.compare import TIE_BREAK, Comparison
 from simulator.experiment.sweep import SweepResult
-from simulator.metrics.catalog import GOALS, HEADLINE, describe_metric
+from simulator.metrics.catalog import GOALS, HEADLINE, QUEUE_METRICS, describe_metric, per_part
 from simulator.report.files import PNG_DPI, csv_cell
 from simulator.report.outdir import OutputDir
 from simulator.report.text import safe_name, text_table
@@ -58,10 +58,12 @@ WIDTH = 100
 
 def comparison_metrics(comparison: Comparison) -> list[str]:
     """The metrics a comparison's tables consider: the headline ones, those the goals name, then
-    attempts per request at each hop."""
+    attempts per request at each hop, then each message queue's (when a variant has one)."""
     named = [GOALS[goal.metric].key for goal in comparison.goals]
     shown = [m for m in [*HEADLINE, *named] if m in comparison.metrics]
-    return list(dict.fromkeys(shown + [f"{hop}.amplification" for hop in comparison.hops]))
+    hops = [f"{hop}.amplification" for hop in comparison.hops]
+    queues = [m for m in comparison.metrics if (per_part(m) or ("", ""))[1] in QUEUE_METRICS]
+    return list(dict.fromkeys(shown + hops + queues))
 
 
 def _mean_text(comparison: Comparison, variant: str, key: str) -> str:

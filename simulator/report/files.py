@@ -12,6 +12,7 @@ from simulator.experiment.result import RunResult
 from simulator.plots import latency_distribution, timeline
 from simulator.plots.auth_charts import auth_timeline, has_auth
 from simulator.plots.discovery_charts import discovery_timeline, has_discovery
+from simulator.plots.queue_charts import has_queues, queue_timeline
 from simulator.report.narrative import narrative
 from simulator.report.outdir import OutputDir
 
@@ -65,6 +66,8 @@ def stage_run(result: RunResult, out: OutputDir, charts: bool = True) -> None:
             auth_timeline(result).savefig(out.stage("auth.png"), dpi=PNG_DPI)
         if has_discovery(result):  # a registry: instances listed against alive
             discovery_timeline(result).savefig(out.stage("discovery.png"), dpi=PNG_DPI)
+        if has_queues(result):  # a message queue: depth, oldest age, redeliveries
+            queue_timeline(result).savefig(out.stage("queues.png"), dpi=PNG_DPI)
 
 
 def write_run(result: RunResult, out: Path, charts: bool = True) -> list[Path]:

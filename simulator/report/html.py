@@ -294,6 +294,11 @@ def _run_page(result: RunResult, folder: OutputDir, source_text: str | None) -> 
             "Discovery: instances alive (dashed) and listed by the registry (solid), and the "
             "client's answers, with the 503s for no healthy instance"
         ),
+        "queues.png": (
+            "Message queues: depth (time-average, dotted: the peak in each bucket), age of the "
+            "oldest unacknowledged message, and redeliveries, dead letters and publishes "
+            "refused because the queue was full, per second"
+        ),
     }
     for name, png in pngs.items():
         page.image(png, captions.get(name, name))

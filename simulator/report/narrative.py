@@ -64,6 +64,7 @@ def story(summary: Mapping[str, Any], series: Mapping[str, Sequence[float]]) -> 
         *_degraded(summary.get("routes", {})),
         *_policies(summary["edges"]),
         *_discovery(summary["services"]),
+        *_message_queues(summary.get("queues", {})),
         _wasted(summary["services"]),
     ]
     return [s for s in sentences if s]
@@ -406,6 +407,46 @@ def _discovery(services: Mapping[str, Any]) -> list[str]:
                 f"{COUNT.format(block['no_healthy_instance'])} calls were answered 503 at once "
                 "(no_healthy_instance)."
             )
+    return sentences
+
+
+def _message_queues(queues: Mapping[str, Any]) -> list[str]:
+    """For each message queue: its backlog and when it drained, redeliveries, dead letters and
+    duplicates, and the end-to-end latency."""
+    sentences = []
+    for name, block in queues.items():
+        e2e = block["e2e_latency_s"]
+        text = (
+            f"Queue {name} took {COUNT.format(block['published'])} messages and acknowledged "
+            f"{COUNT.format(block['acked'])}"
+        )
+        if block["peak_depth"] > 1:
+            text += (
+                f"; its backlog peaked at {COUNT.format(block['peak_depth'])} messages at "
+                f"{moment(block['peak_depth_at_s'])}"
+            )
+            if block["drained_at_s"] is not None:
+                text += f" and drained by {moment(block['drained_at_s'])}"
+            if block["peak_oldest_age_s"]:
+                text += f" (oldest message {moment(block['peak_oldest_age_s'])} old at most)"
+        told = [
+            f"{COUNT.format(block[key])} {phrase}"
+            for key, phrase in (
+                ("rejected_full", "publishes refused with 503 (queue full)"),
+                ("redelivered", "redeliveries"),
+                ("dead_lettered", "dead letters"),
+                ("duplicates", "duplicate completions"),
+            )
+            if block[key]
+        ]
+        if told:
+            text += "; " + ", ".join(told)
+        if e2e["count"]:
+            text += (
+                f". Publish to notification took {moment(e2e['p50'])} at the median and "
+                f"{moment(e2e['p99'])} at p99"
+            )
+        sentences.append(text + ".")
     return sentences
 
 

@@ -517,6 +517,62 @@ def _discovery(summary: Mapping[str, Any]) -> Table:
     return Table("Discovery", headers, rows, descriptions)
 
 
+def _message_queues(summary: Mapping[str, Any]) -> Table:
+    """Per message queue: what happened to its messages, its deepest backlog and the
+    end-to-end latency from publish to notification."""
+    rows = []
+    for name, block in summary.get("queues", {}).items():
+        e2e = block["e2e_latency_s"]
+        rows.append(
+            [
+                name,
+                ", ".join(block["consumers"]),
+                COUNT.format(block["published"]),
+                COUNT.format(block["rejected_full"]),
+                COUNT.format(block["acked"]),
+                COUNT.format(block["redelivered"]),
+                COUNT.format(block["dead_lettered"]),
+                COUNT.format(block["duplicates"]),
+                COUNT.format(block["in_queue_at_end"] + block["in_flight_at_end"]),
+                COUNT.format(block["peak_depth"]),
+                DURATION.format(block["peak_oldest_age_s"]),
+                DURATION.format(e2e["p50"]),
+                DURATION.format(e2e["p99"]),
+            ]
+        )
+    headers = [
+        "queue",
+        "consumers",
+        "published",
+        "full",
+        "acked",
+        "redelivered",
+        "dead letters",
+        "duplicates",
+        "left",
+        "peak depth",
+        "oldest",
+        "e2e p50",
+        "e2e p99",
+    ]
+    descriptions = (
+        "the queue service",
+        "the consumers reading it",
+        "messages stored (publishes answered 202)",
+        "publishes answered 503: the queue held max_messages",
+        "messages acknowledged (done)",
+        "deliveries after a message's first (visibility timeout or failure)",
+        "messages moved to the dead-letter queue after max_deliveries",
+        "extra completions of a non-idempotent consumer's work",
+        "messages still queued or in flight at the end",
+        "most messages stored at once",
+        "age of the oldest unacknowledged message, at its highest",
+        "publish to notification, median",
+        "publish to notification, 99th percentile",
+    )
+    return Table("Queues", headers, rows, descriptions)
+
+
 def _faults(faults: list[Mapping[str, Any]]) -> Table:
     rows = [[f["kind"], f["target"], f"{f['start_s']:g} s", f"{f['end_s']:g} s"] for f in faults]
     return Table("Faults", ["fault", "target", "from", "to"], rows)
@@ -539,6 +595,7 @@ def run_tables(summary: Mapping[str, Any], breaker_limit: int | None = None) -> 
         _breakers(summary, breaker_limit),
         _auth(summary) if has_auth(summary) else None,  # service auth or a misconfigured hop
         _discovery(summary),
+        _message_queues(summary),
         _faults(summary["faults"]) if summary["faults"] else None,
     ]
     return [t for t in tables if t is not None and t.rows]

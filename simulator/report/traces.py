@@ -12,6 +12,7 @@ from simulator.model.tracing import (
     ATTEMPT,
     FALLBACK,
     FAULT,
+    MESSAGE_KINDS,
     REFUSAL,
     RETRY_WAIT,
     SHARED,
@@ -22,7 +23,7 @@ from simulator.model.tracing import (
 from simulator.outcomes import Reply
 from simulator.report.text import safe_name, text_table
 
-LOGGED = (ATTEMPT, REFUSAL, RETRY_WAIT, SHARED, FALLBACK, FAULT, TOKEN_WAIT)
+LOGGED = (ATTEMPT, REFUSAL, RETRY_WAIT, SHARED, FALLBACK, FAULT, TOKEN_WAIT, *MESSAGE_KINDS)
 
 
 def status_text(reply: Reply | None) -> str:
@@ -64,7 +65,7 @@ def log_rows(trace: Trace) -> list[list[str]]:
         note = span.detail
         if span.kind == RETRY_WAIT:
             note = f"{span.detail} {_ms(span.end - span.start)}"
-        elif span.kind in (SHARED, FALLBACK, FAULT, REFUSAL) and not note:
+        elif span.kind in (SHARED, FALLBACK, FAULT, REFUSAL, *MESSAGE_KINDS) and not note:
             note = span.kind
         rows.append(
             [

@@ -99,11 +99,11 @@ def check_references(scenario: Scenario) -> list[str]:
 
     for key in scenario.network.hops:
         hop = Hop.parse(key)
-        if hop is None or not _is_known(hop, services):
+        if hop is None or not _is_known(hop, services, scenario.consumers):
             problems.append(
                 f"{format_path(['network', 'hops', key])}: {key!r} is not a hop; must be "
                 "'caller->callee' with known services (the workload's caller is 'client', "
-                "health checks' 'registry')"
+                "health checks' 'registry', a consumer's its name)"
             )
 
     for name, service in services.items():
@@ -117,6 +117,7 @@ def check_references(scenario: Scenario) -> list[str]:
     problems.extend(_check_policies(scenario))
     problems.extend(_check_authentication(scenario, calls))
     problems.extend(_check_discovery(scenario, routes))
+    problems.extend(_check_consumers(scenario, routes))
 
     for i, fault in enumerate(scenario.faults):
         problems.extend(_check_fault(f"faults.{i}.target", fault, scenario))
@@ -149,6 +150,11 @@ def _check_policies(scenario: Scenario) -> list[str]:
         called.setdefault(str(Hop(CLIENT, workload.target)), set()).update(
             route for route, _ in workload.routes
         )
+    for name, consumer in scenario.consumers.items():
+        called.setdefault(str(Hop(name, consumer.service)), set()).add(consumer.route)
+        if consumer.notify is not None:
+            notify = consumer.notify
+            called.setdefault(str(Hop(name, notify.service)), set()).add(notify.route)
     for key, policies in scenario.policies.items():
         if key not in called:
             problems.append(
@@ -263,9 +269,63 @@ def _check_discovery(scenario: Scenario, routes) -> list[str]:
     return problems
 
 
-def _is_known(hop: Hop, services) -> bool:
-    """Both ends of ``hop`` exist (the workload's caller is 'client', health checks' 'registry')."""
-    return (hop.caller in services or hop.caller in (CLIENT, REGISTRY)) and hop.callee in services
+def _is_known(hop: Hop, services, consumers=()) -> bool:
+    """Both ends of ``hop`` exist (the workload's caller is 'client', health checks' 'registry',
+    a consumer's its own name)."""
+    callers = hop.caller in services or hop.caller in (CLIENT, REGISTRY) or hop.caller in consumers
+    return callers and hop.callee in services
+
+
+def _check_consumers(scenario: Scenario, routes) -> list[str]:
+    """A consumer reads a queue service and calls routes that exist; its name is no service's;
+    every queue has a consumer."""
+    problems = []
+    services = scenario.services
+    queues = sorted(name for name, service in services.items() if service.kind == "queue")
+    read = set()
+    for name, consumer in scenario.consumers.items():
+        path = f"consumers.{format_path([name])}"
+        if name in services or name in (CLIENT, REGISTRY):
+            problems.append(
+                f"{path}: {name!r} is already the name of a "
+                f"{'service' if name in services else 'caller'}; a consumer is the caller on "
+                "its hops and needs a name of its own"
+            )
+        queue = consumer.queue
+        if queue not in services or services[queue].kind != "queue":
+            what = "is not a service" if queue not in services else "is not a queue"
+            known = _known(queues, "queues") if queues else "add a service with kind = 'queue'"
+            problems.append(f"{path}.queue: {queue!r} {what}; {known}")
+        else:
+            read.add(queue)
+        targets = [("service", "route", consumer.service, consumer.route)]
+        if consumer.notify is not None:
+            targets.append(
+                ("notify.service", "notify.route", consumer.notify.service, consumer.notify.route)
+            )
+        for service_key, route_key, service, route in targets:
+            if service not in services:
+                problems.append(
+                    f"{path}.{service_key}: {service!r} is not a service; "
+                    f"{_known(services, 'services')}"
+                )
+            elif services[service].kind == "queue":
+                problems.append(
+                    f"{path}.{service_key}: {service!r} is a queue; a consumer calls a worker "
+                    "service (publish to another queue from that service's route)"
+                )
+            elif route not in routes[service]:
+                problems.append(
+                    f"{path}.{route_key}: route {route!r} does not exist on {service!r}; "
+                    f"{_known(routes[service], 'routes of ' + service)}"
+                )
+    for name in queues:
+        if name not in read:
+            problems.append(
+                f"services.{format_path([name])}: queue {name!r} has no consumer; its messages "
+                f"would never leave it; add [consumers.worker] with queue = {name!r}"
+            )
+    return problems
 
 
 def _check_fault(path: str, fault, scenario: Scenario) -> list[str]:
@@ -279,7 +339,7 @@ def _check_fault(path: str, fault, scenario: Scenario) -> list[str]:
             "target " + " or ".join(_article(target) for target in sorted(allowed))
         ]
     if place.hop is not None:
-        if not _is_known(place.hop, services):
+        if not _is_known(place.hop, services, scenario.consumers):
             return [f"{path}: {fault.target!r} is not a hop between known services"]
         return []
     if name not in services:

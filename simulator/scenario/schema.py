@@ -17,6 +17,7 @@ from simulator.distributions import Constant, Distribution
 from simulator.hops import Target, canonical_hop
 from simulator.policies.credentials import ServiceAuth
 from simulator.policies.discovery import Balancer, Discovery
+from simulator.policies.queue import Consumer
 from simulator.policies.stack import HopPolicies
 from simulator.scenario.challenge import Challenge
 from simulator.scenario.goals import check_goal
@@ -104,8 +105,10 @@ class Route(ConfigModel):
 class Service(ConfigModel):
     """A service: identical instances, each with workers and a FIFO queue."""
 
-    kind: Literal["service", "database"] = Field(
-        "service", description="'database' adds connections and operations (read, write, ...)"
+    kind: Literal["service", "database", "queue"] = Field(
+        "service",
+        description="'database' adds connections and operations (read, write, ...); 'queue' is "
+        "a message queue: its publish route stores the message and answers 202",
     )
     instances: int = Field(1, ge=1, le=1000, description="number of identical instances")
     workers: int | None = Field(
@@ -175,6 +178,33 @@ class Service(ConfigModel):
         description="service authentication this service requires of its callers: shared "
         "secrets (X-Service-Secret, 403 if missing or wrong) and service tokens (JWT)",
     )
+    publish_route: str = Field(
+        "POST /publish",
+        min_length=1,
+        max_length=200,
+        description="queue only: the route producers call; it stores the message (one work "
+        "step of service_time, the broker's own work) and answers 202",
+    )
+    max_messages: int | None = Field(
+        None,
+        ge=1,
+        le=100_000_000,
+        description="queue only: messages stored waiting for delivery; a publish to a full queue "
+        "is answered 503. Omitted: unbounded",
+    )
+
+    @model_validator(mode="after")
+    def _queue_keys(self) -> Self:
+        if self.kind != "queue":  # (compared with the defaults: a dumped scenario reloads)
+            if self.publish_route != "POST /publish" or self.max_messages is not None:
+                key = "max_messages" if self.max_messages is not None else "publish_route"
+                raise ValueError(f"'{key}' is for kind = 'queue'")
+        elif self.routes:
+            raise ValueError(
+                "a queue has one route, its publish_route; leave out 'routes' (consumers say "
+                "what is done with the messages)"
+            )
+        return self
 
     @model_validator(mode="after")
     def _database_keys(self) -> Self:
@@ -193,7 +223,10 @@ class Service(ConfigModel):
         return self.connections or self.workers or 1
 
     def route_table(self) -> dict[str, Route]:
-        """Routes, with a database's operations turned into one-step routes."""
+        """Routes, with a database's operations turned into one-step routes and a queue's
+        publish route answering 202."""
+        if self.kind == "queue":
+            return {self.publish_route: Route(status=202)}
         table = dict(self.routes)
         for name, latency in self.operations.items():
             table.setdefault(name, Route(steps=[TaggedWork(work=latency)]))
@@ -456,6 +489,12 @@ class Scenario(ConfigModel):
     services: dict[Name, Service] = Field(min_length=1, max_length=1000, description="services")
     network: Network = Field(default_factory=Network, description="hop latencies")
     faults: list[Fault] = Field(default_factory=list, max_length=10_000, description="faults")
+    consumers: dict[Name, Consumer] = Field(
+        default_factory=dict,
+        max_length=1000,
+        description="consumers of queue services, by name (the caller on their hops, "
+        "'worker->auth')",
+    )
     policies: dict[PlaceName, HopPolicies] = Field(
         default_factory=dict,
         max_length=1000,
