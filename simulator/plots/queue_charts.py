@@ -7,7 +7,7 @@ from __future__ import annotations
 from matplotlib.figure import Figure
 
 from simulator.experiment.result import RunResult
-from simulator.plots.style import CYCLE, new_figure, shade_faults
+from simulator.plots.style import CYCLE, legend_outside, new_figure, shade_faults
 
 
 def has_queues(result: RunResult) -> bool:
@@ -22,7 +22,7 @@ def queue_timeline(result: RunResult) -> Figure:
     t = ts["time"] + bucket / 2
     queues = list(result.summary["queues"])
     figure, (depth, age, events) = new_figure(
-        3, 1, width=10, height=7.5, sharex=True, height_ratios=[3, 2, 2]
+        3, 1, width=12, height=7.5, sharex=True, height_ratios=[3, 2, 2]
     )
     for colour, name in zip(CYCLE, queues, strict=False):
         depth.step(t, ts[f"{name}.depth"], where="mid", color=colour, lw=2.0, label=f"{name}")
@@ -65,7 +65,7 @@ def queue_timeline(result: RunResult) -> Figure:
     for axes in (depth, age, events):
         shade_faults(axes, result.fault_windows, label=axes is depth)
         axes.set_ylim(bottom=0)
-        axes.legend(loc="upper right", fontsize=8, framealpha=0.9)
+        legend_outside(axes, faults=axes is depth)  # covers no data, names the faults once
     events.set_xlabel("simulated time (s)")
     events.set_xlim(0, result.scenario.duration)
     return figure
