@@ -86,9 +86,10 @@ class CallPath:
         self, req: Request, site: CallSite, parent: Call, caller: int = 0
     ) -> Generator[simpy.Event, object, Reply]:
         """Make one call from caller instance ``caller``; its policy stack, if any, applies here."""
+        env = self.env
         edge = site.edge
         trace = req.trace
-        started = self.env.now
+        started = env.now
         if site.gate is not None:  # service authentication (simulator.model.auth), or setup error
             parent, refused = yield from site.gate.enter(req, site, parent, caller)
             if refused is not None:
@@ -98,18 +99,25 @@ class CallPath:
             if site.timeout is None:  # the common case, inlined: one generator frame less
                 if parent.deadline is not None:
                     parent = Call(parent)  # a hop without propagation tells the callee nothing
-                reply = yield from self._exchange(req, site, parent)
+                if site.direct:  # ... and what _exchange does without pool, faults or registry
+                    delay = self._take(req, site.request_slot)
+                    if delay > 0:
+                        yield env.timeout(delay)
+                    reply = yield from self._serve(req, site, parent)
+                    delay = self._take(req, site.response_slot)
+                    if delay > 0:
+                        yield env.timeout(delay)
+                else:
+                    reply = yield from self._exchange(req, site, parent)
             else:
                 reply = yield from self.attempt(req, site, parent, site.timeout)
         else:
             reply = yield from site.stacks[caller].call(req, site, parent)
-        edge.record(self.env.now, reply)
+        edge.record(env.now, reply)
         if trace is not None:
             plain = site.stacks is None  # one attempt, no policies: the call is the attempt
             kind, number = (ATTEMPT, 1) if plain else (CALL, 0)
-            trace.append(
-                Span(kind, started, self.env.now, site.hop, None, site.route, number, reply)
-            )
+            trace.append(Span(kind, started, env.now, site.hop, None, site.route, number, reply))
         return reply
 
     def attempt(
@@ -314,10 +322,33 @@ class CallPath:
         epoch = instance.epoch
         hold = service.hold_worker
         version = service.versions.get(req.key, 0) if site.optimistic else 0
-        reply = (yield from self._claim(req, site, instance, call)) if hold else None
+        reply = None
+        if hold:
+            if instance.busy < instance.capacity:
+                reply = self._claim_free(instance, call)
+            else:
+                reply = yield from self._claim(req, site, instance, call)
         missing: tuple[str, ...] = ()  # fan-out branches answered without (a degraded answer)
+        plain = service.plain_work
         if reply is None:
             for step in site.steps:
+                if type(step) is WorkNode and plain:  # _work's common case, inlined (see there)
+                    if not hold:
+                        if instance.busy < instance.capacity:
+                            reply = self._claim_free(instance, call)
+                        else:
+                            reply = yield from self._claim(req, site, instance, call)
+                        if reply is not None:
+                            break
+                    demand = self._take(req, step.slot)
+                    yield env.timeout(demand)
+                    if req.trace is not None:
+                        now = env.now
+                        req.trace.append(_at(instance, WORK, now - demand, now, site.route))
+                    self._account(stats, demand, call, site.edge)
+                    if not hold:
+                        instance.release()
+                    continue
                 if type(step) is WorkNode:
                     reply = yield from self._work(req, site, step.slot, call, instance, hold)
                     if reply is not None:
@@ -372,7 +403,7 @@ class CallPath:
             return REFUSED
         if deadline is not None and now >= deadline:
             return DEADLINE_EXCEEDED
-        if instance.faults or service.faults:
+        if service.faultable and (instance.faults or service.faults):
             status = service.faults.injected_error() or instance.faults.injected_error()
             if status:
                 return http_reply(status)
@@ -407,6 +438,19 @@ class CallPath:
         if missing and site.success.outcome is SUCCESS:
             return degraded(site.success.status, missing)
         return site.success
+
+    def _claim_free(self, instance: Instance, call: Call) -> Reply | None:
+        """:meth:`_claim` when a worker is free (the caller checked), without a generator."""
+        now = self.env.now
+        instance.busy += 1
+        stats = instance.service.stats
+        stats.busy.change(now, 1)
+        stats.wait_n += 1  # waited 0 s
+        deadline = call.deadline
+        if deadline is not None and now >= deadline:
+            instance.release()
+            return DEADLINE_EXCEEDED
+        return None
 
     def _claim(self, req: Request, site: CallSite, instance: Instance, call: Call):
         """Take a worker: at once if one is free, else wait in FIFO order. None once held; the
@@ -444,7 +488,8 @@ class CallPath:
     ):
         """One work step: take a worker (unless the route holds one), work for the step's
         demand (longer under load and faults), give the worker back. None when done; the reply
-        that ends the request otherwise."""
+        that ends the request otherwise. (:meth:`_serve` inlines the case where no load slope,
+        fault, crash or cancel applies: ``ServiceRuntime.plain_work``.)"""
         env = self.env
         if not hold:
             refused = yield from self._claim(req, site, instance, call)
@@ -462,7 +507,7 @@ class CallPath:
             yield env.timeout(0)
             demand += service.load_slope * instance.in_system
         hang = None
-        if instance.faults or service.faults:
+        if service.faultable and (instance.faults or service.faults):
             demand = demand * service.faults.slowdown * instance.faults.slowdown
             demand += service.faults.added_latency() + instance.faults.added_latency()
             hang = service.faults.hang_event() or instance.faults.hang_event()

@@ -147,12 +147,14 @@ class ServiceRuntime:
         "chooser",
         "config",
         "env",
+        "faultable",
         "faults",
         "hold_worker",
         "instances",
         "load_slope",
         "name",
         "outages",
+        "plain_work",
         "queue_limit",
         "registry",
         "request_timeout",
@@ -180,6 +182,8 @@ class ServiceRuntime:
         self.chooser = Chooser(config.balancer, uniform)
         self.registry = None  # a Registry (simulator.model.discovery) when callers use one
         self.can_crash = False  # a crash fault targets it (set by the model)
+        self.faultable = False  # a fault targets it or one of its instances (set by the model)
+        self.plain_work = False  # no load slope, fault, crash or cancel: work as drawn (model)
         self.instances = [Instance(self, i, config.concurrency) for i in range(config.instances)]
         self.faults = ActiveFaults()
         self.outages = 0

@@ -35,6 +35,7 @@ class CallSite:
     are copied here, so that a call costs no extra lookups)."""
 
     __slots__ = (
+        "direct",
         "edge",
         "faults",
         "gate",
@@ -84,6 +85,9 @@ class CallSite:
         self.registry = service.registry  # callers find the callee's instances through it
         self.pinned = None  # the one instance a health check goes to (simulator.model.discovery)
         self.steps: list[WorkNode | CallSite | ParallelSite] = []
+        # No hop faults, registry or callee request timeout: the call path sends the request
+        # without the general exchange (one generator frame less per hop).
+        self.direct = faults is None and self.registry is None and service.request_timeout is None
 
 
 class ParallelSite:
