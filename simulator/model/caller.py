@@ -42,6 +42,7 @@ from simulator.outcomes import (
     degraded,
     http_reply,
 )
+from simulator.policies.pool import Acquire, PoolAction
 from simulator.policies.timeouts import Limit
 
 if TYPE_CHECKING:
@@ -57,6 +58,7 @@ REQUEST_TIMEOUT = http_reply(408)
 CONFLICT = http_reply(409)
 SUCCESS = Outcome.SUCCESS
 DEGRADED = Outcome.DEGRADED
+REUSE = PoolAction.REUSE
 
 
 def _at(
@@ -199,9 +201,11 @@ class CallPath:
         if pool is not None:
             lease = Lease(pool, site.edge)
             call.lease = lease
-            refused = yield from self._connect(req, lease, site)
-            if refused is not None:
-                return refused
+            acquired = pool.acquire(env.now, lease)
+            if acquired.action is not REUSE:  # connect, wait or be refused: on the clock
+                refused = yield from self._connect(req, lease, site, acquired)
+                if refused is not None:
+                    return refused
         delay = self._take(req, site.request_slot)
         faults = site.faults
         if faults:
@@ -249,15 +253,13 @@ class CallPath:
             lease.release(env.now, reply.outcome.got_response)
         return reply
 
-    def _connect(self, req: Request, lease: Lease, site: CallSite):
-        """Take a socket: reuse, connect (paying the handshake) or wait. Returns a reply only if
-        the request is not sent: the pending queue is full, or its caller gave up meanwhile."""
-        from simulator.policies.pool import PoolAction
-
+    def _connect(self, req: Request, lease: Lease, site: CallSite, acquired: Acquire):
+        """Get the socket the pool did not hand over at once: connect (paying the handshake)
+        or wait. Returns a reply only if the request is not sent: the pending queue is full, or
+        its caller gave up meanwhile."""
         env = self.env
         edge = site.edge
         started = env.now
-        acquired = lease.pool.acquire(started, lease)
         if acquired.action is PoolAction.WAIT:
             edge.pending_waits += 1
             lease.state = Lease.WAITING
