@@ -102,11 +102,20 @@ class CallPath:
                 if parent.deadline is not None:
                     parent = Call(parent)  # a hop without propagation tells the callee nothing
                 if site.direct:  # ... and what _exchange does without pool, faults or registry
-                    delay = self._take(req, site.request_slot)
+                    demands = req.demands  # self._take(req, slot), inlined for both legs
+                    slot = site.request_slot
+                    delay = demands[slot]
+                    if delay is None:
+                        delay = self.retry_samplers[slot]()
+                    demands[slot] = None
                     if delay > 0:
                         yield env.timeout(delay)
                     reply = yield from self._serve(req, site, parent)
-                    delay = self._take(req, site.response_slot)
+                    slot = site.response_slot
+                    delay = demands[slot]
+                    if delay is None:
+                        delay = self.retry_samplers[slot]()
+                    demands[slot] = None
                     if delay > 0:
                         yield env.timeout(delay)
                 else:
@@ -115,11 +124,12 @@ class CallPath:
                 reply = yield from self.attempt(req, site, parent, site.timeout)
         else:
             reply = yield from site.stacks[caller].call(req, site, parent)
-        edge.record(env.now, reply)
+        now = env.now
+        edge.record(now, reply)
         if trace is not None:
             plain = site.stacks is None  # one attempt, no policies: the call is the attempt
             kind, number = (ATTEMPT, 1) if plain else (CALL, 0)
-            trace.append(Span(kind, started, env.now, site.hop, None, site.route, number, reply))
+            trace.append(Span(kind, started, now, site.hop, None, site.route, number, reply))
         return reply
 
     def attempt(
@@ -308,7 +318,7 @@ class CallPath:
         arrived = env.now
         stats.arrivals[stats.bucket_of(arrived)] += 1
         if instance is None:
-            instance = service.pick()
+            instance = service.single or service.pick()
         refused = self._refusal(service, instance, call.deadline, arrived)
         if refused is None and site.guard is not None:  # a wrong secret or no token: 403 at once
             refused = site.guard.admit(instance.index, arrived, call)
@@ -342,7 +352,10 @@ class CallPath:
                             reply = yield from self._claim(req, site, instance, call)
                         if reply is not None:
                             break
-                    demand = self._take(req, step.slot)
+                    demand = req.demands[step.slot]  # self._take(req, step.slot), inlined
+                    if demand is None:
+                        demand = self.retry_samplers[step.slot]()
+                    req.demands[step.slot] = None
                     yield env.timeout(demand)
                     if req.trace is not None:
                         now = env.now

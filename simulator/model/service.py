@@ -159,6 +159,7 @@ class ServiceRuntime:
         "registry",
         "request_timeout",
         "request_timer",
+        "single",
         "stats",
         "unavailable",
         "versions",
@@ -185,6 +186,7 @@ class ServiceRuntime:
         self.faultable = False  # a fault targets it or one of its instances (set by the model)
         self.plain_work = False  # no load slope, fault, crash or cancel: work as drawn (model)
         self.instances = [Instance(self, i, config.concurrency) for i in range(config.instances)]
+        self.single = self.instances[0] if len(self.instances) == 1 else None  # nothing to pick
         self.faults = ActiveFaults()
         self.outages = 0
         self.request_timeout = config.request_timeout
