@@ -319,7 +319,10 @@ class CallPath:
         stats.arrivals[stats.bucket_of(arrived)] += 1
         if instance is None:
             instance = service.single or service.pick()
-        refused = self._refusal(service, instance, call.deadline, arrived)
+        deadline = call.deadline
+        refused = None
+        if service.faultable or service.queue_limit is not None or deadline is not None:
+            refused = self._refusal(service, instance, deadline, arrived)  # else none can apply
         if refused is None and site.guard is not None:  # a wrong secret or no token: 403 at once
             refused = site.guard.admit(instance.index, arrived, call)
         if refused is not None:
@@ -397,7 +400,10 @@ class CallPath:
                     missing += answer.missing
             if hold:
                 instance.release()
-        reply = self._commit(service, site, req.key, version, reply, missing)
+        if reply is None and not missing and not site.optimistic:
+            reply = site.success  # what _commit answers then
+        else:
+            reply = self._commit(service, site, req.key, version, reply, missing)
         now = env.now
         instance.in_system -= 1
         stats.in_system.change(now, -1)
@@ -413,7 +419,8 @@ class CallPath:
         service: ServiceRuntime, instance: Instance, deadline: float | None, now: float
     ) -> Reply | None:
         """The answer given at once, without queueing, or None to admit: the instance is down,
-        the deadline has passed, an injected error, or the queue is full."""
+        the deadline has passed, an injected error, or the queue is full. (Only faults, a queue
+        limit or a deadline can refuse: :meth:`_serve` asks only when one of them applies.)"""
         if service.outages or not instance.alive:
             return REFUSED
         if deadline is not None and now >= deadline:
