@@ -363,7 +363,9 @@ class CallPath:
                     if req.trace is not None:
                         now = env.now
                         req.trace.append(_at(instance, WORK, now - demand, now, site.route))
-                    self._account(stats, demand, call, site.edge)
+                    stats.work += demand
+                    if call.orphaned:
+                        self._waste(stats, demand, call, site.edge)
                     if not hold:
                         instance.release()
                     continue
@@ -556,7 +558,9 @@ class CallPath:
             req.trace.append(span)
         instance.working.discard(process)
         call.working_at = None
-        self._account(service.stats, demand, call, site.edge)
+        service.stats.work += demand
+        if call.orphaned:
+            self._waste(service.stats, demand, call, site.edge)
         if not hold:
             instance.release()
         return reply
@@ -580,18 +584,16 @@ class CallPath:
         waiting.left_at = env.now
         return RESET
 
-    def _account(self, stats: ServiceStats, seconds: float, call: Call, edge: EdgeStats) -> None:
-        """Count work done, and as wasted when every caller up the chain has already left (for
-        the service, and for the hop the request came in on)."""
-        stats.work += seconds
-        if call.orphaned:
-            # Only the part done after the callers left (the earliest give-up up the chain).
-            now = self.env.now
-            left = min(c.left_at if c.abandoned else now for c in chain(call))
-            seconds = min(seconds, max(0.0, now - left))
-            stats.wasted += seconds
-            stats.wasted_per_bucket[stats.bucket_of(now)] += seconds
-            edge.wasted += seconds
+    def _waste(self, stats: ServiceStats, seconds: float, call: Call, edge: EdgeStats) -> None:
+        """Count work just done for an orphaned call (a caller up the chain has left) as wasted,
+        for the service and for the hop the request came in on: only the part done after the
+        callers left (the earliest give-up up the chain)."""
+        now = self.env.now
+        left = min(c.left_at if c.abandoned else now for c in chain(call))
+        seconds = min(seconds, max(0.0, now - left))
+        stats.wasted += seconds
+        stats.wasted_per_bucket[stats.bucket_of(now)] += seconds
+        edge.wasted += seconds
 
     def _parallel(self, req: Request, step: ParallelSite, call: Call, caller: int):
         """Fan-out: all calls at once. The first failure (in order) fails it unless it degrades;
