@@ -216,7 +216,12 @@ class CallPath:
                 refused = yield from self._connect(req, lease, site, acquired)
                 if refused is not None:
                     return refused
-        delay = self._take(req, site.request_slot)
+        demands = req.demands  # self._take(req, slot), inlined for both legs
+        slot = site.request_slot
+        delay = demands[slot]
+        if delay is None:
+            delay = self.retry_samplers[slot]()
+        demands[slot] = None
         faults = site.faults
         if faults:
             delay += faults.added_latency()
@@ -254,7 +259,11 @@ class CallPath:
             env.process(self._serve_detached(req, site, inner, done, instance))
             timer.add(inner, done)
             reply = yield done
-        delay = self._take(req, site.response_slot)
+        slot = site.response_slot
+        delay = demands[slot]
+        if delay is None:
+            delay = self.retry_samplers[slot]()
+        demands[slot] = None
         if faults:
             delay += faults.added_latency()
         if delay > 0:
