@@ -158,9 +158,38 @@ class _BlockSampler:
         self._next = i + 1
         return self._buffer[i]
 
+    def take(self, n: int) -> list[float]:
+        """The next ``n`` values: the same, in the same order, as ``n`` calls would give."""
+        i = self._next
+        values = self._buffer[i : i + n]
+        self._next = i + len(values)
+        while len(values) < n:
+            self._buffer = self._draw(BLOCK).tolist()
+            more = self._buffer[: n - len(values)]
+            self._next = len(more)
+            values += more
+        return values
 
-def _constant(value: float) -> Sampler:
-    return lambda: value
+
+class _Constant:
+    """Always the same value (``take`` as for :class:`_BlockSampler`)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: float) -> None:
+        self.value = value
+
+    def __call__(self) -> float:
+        return self.value
+
+    def take(self, n: int) -> list[float]:
+        return [self.value] * n
+
+
+def take(sampler: Sampler, n: int) -> list[float]:
+    """The next ``n`` draws of a sampler from :func:`make_sampler`, as one list."""
+    block = getattr(sampler, "take", None)
+    return block(n) if block is not None else [sampler() for _ in range(n)]
 
 
 def make_sampler(
@@ -170,7 +199,7 @@ def make_sampler(
     """The one factory from a distribution config to a sampler of seconds on stream ``rng``."""
     match config:
         case Constant(value=value):
-            return _constant(value)
+            return _Constant(value)
         case Exponential(mean=mean):
             return _BlockSampler(lambda n: rng.exponential(mean, n))
         case Uniform(low=low, high=high):

@@ -71,8 +71,9 @@ class LatencyHistogram:
         self.total = 0.0
         self.max = 0.0
 
-    def add(self, seconds: float) -> None:
-        self.counts[bin_index(seconds)] += 1
+    def add(self, seconds: float, index: int | None = None) -> None:
+        """Count one latency; ``index`` is its :func:`bin_index`, if the caller has it."""
+        self.counts[bin_index(seconds) if index is None else index] += 1
         self.count += 1
         self.total += seconds
         if seconds > self.max:

@@ -171,19 +171,20 @@ class RouteStats:
         self.latency_all = LatencyHistogram()
         self.missing: dict[str, int] = {}  # branch -> degraded answers that lacked it
 
-    def add(self, latency: float, reply: Reply, measured: bool) -> None:
-        """Count one answer (its latency only when ``measured``: it started after warm-up)."""
+    def add(self, latency: float, reply: Reply, measured: bool, index: int) -> None:
+        """Count one answer (its latency, in histogram bin ``index``, only when ``measured``: it
+        started after warm-up)."""
         outcome = reply.outcome
         self.outcomes[outcome] += 1
         if outcome == DEGRADED:
             for branch in reply.missing:
                 self.missing[branch] = self.missing.get(branch, 0) + 1
         if measured:
-            self.latency_all.add(latency)
+            self.latency_all.add(latency, index)
             if outcome == 0:
-                self.latency_ok.add(latency)
+                self.latency_ok.add(latency, index)
             elif outcome == DEGRADED:
-                self.latency_degraded.add(latency)
+                self.latency_degraded.add(latency, index)
 
 
 @dataclass
@@ -235,9 +236,10 @@ class ClientStats:
         """Count a finished request to ``routes[route]``."""
         latency = now - start
         measured = start >= self.warmup
-        self.total.add(latency, reply, measured)
+        index = bin_index(latency)  # one histogram bin for all the histograms it goes into
+        self.total.add(latency, reply, measured, index)
         if self.n_routes > 1:
-            self.routes[route].add(latency, reply, measured)
+            self.routes[route].add(latency, reply, measured, index)
         outcome = reply.outcome
         b = int(now * self._inv_bucket)
         if b > self._last:
@@ -248,7 +250,7 @@ class ClientStats:
             row = self.bucket_latency_ok[b]
             if row is None:
                 row = self.bucket_latency_ok[b] = array("q", bytes(8 * N_COARSE))
-            row[bin_index(latency) // COARSE] += 1
+            row[index // COARSE] += 1
 
 
 @dataclass

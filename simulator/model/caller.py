@@ -42,6 +42,7 @@ from simulator.outcomes import (
     degraded,
     http_reply,
 )
+from simulator.policies.pool import Acquire, PoolAction
 from simulator.policies.timeouts import Limit
 
 if TYPE_CHECKING:
@@ -57,6 +58,7 @@ REQUEST_TIMEOUT = http_reply(408)
 CONFLICT = http_reply(409)
 SUCCESS = Outcome.SUCCESS
 DEGRADED = Outcome.DEGRADED
+REUSE = PoolAction.REUSE
 
 
 def _at(
@@ -86,9 +88,10 @@ class CallPath:
         self, req: Request, site: CallSite, parent: Call, caller: int = 0
     ) -> Generator[simpy.Event, object, Reply]:
         """Make one call from caller instance ``caller``; its policy stack, if any, applies here."""
+        env = self.env
         edge = site.edge
         trace = req.trace
-        started = self.env.now
+        started = env.now
         if site.gate is not None:  # service authentication (simulator.model.auth), or setup error
             parent, refused = yield from site.gate.enter(req, site, parent, caller)
             if refused is not None:
@@ -98,18 +101,35 @@ class CallPath:
             if site.timeout is None:  # the common case, inlined: one generator frame less
                 if parent.deadline is not None:
                     parent = Call(parent)  # a hop without propagation tells the callee nothing
-                reply = yield from self._exchange(req, site, parent)
+                if site.direct:  # ... and what _exchange does without pool, faults or registry
+                    demands = req.demands  # self._take(req, slot), inlined for both legs
+                    slot = site.request_slot
+                    delay = demands[slot]
+                    if delay is None:
+                        delay = self.retry_samplers[slot]()
+                    demands[slot] = None
+                    if delay > 0:
+                        yield env.timeout(delay)
+                    reply = yield from self._serve(req, site, parent)
+                    slot = site.response_slot
+                    delay = demands[slot]
+                    if delay is None:
+                        delay = self.retry_samplers[slot]()
+                    demands[slot] = None
+                    if delay > 0:
+                        yield env.timeout(delay)
+                else:
+                    reply = yield from self._exchange(req, site, parent)
             else:
                 reply = yield from self.attempt(req, site, parent, site.timeout)
         else:
             reply = yield from site.stacks[caller].call(req, site, parent)
-        edge.record(self.env.now, reply)
+        now = env.now
+        edge.record(now, reply)
         if trace is not None:
             plain = site.stacks is None  # one attempt, no policies: the call is the attempt
             kind, number = (ATTEMPT, 1) if plain else (CALL, 0)
-            trace.append(
-                Span(kind, started, self.env.now, site.hop, None, site.route, number, reply)
-            )
+            trace.append(Span(kind, started, now, site.hop, None, site.route, number, reply))
         return reply
 
     def attempt(
@@ -191,10 +211,17 @@ class CallPath:
         if pool is not None:
             lease = Lease(pool, site.edge)
             call.lease = lease
-            refused = yield from self._connect(req, lease, site)
-            if refused is not None:
-                return refused
-        delay = self._take(req, site.request_slot)
+            acquired = pool.acquire(env.now, lease)
+            if acquired.action is not REUSE:  # connect, wait or be refused: on the clock
+                refused = yield from self._connect(req, lease, site, acquired)
+                if refused is not None:
+                    return refused
+        demands = req.demands  # self._take(req, slot), inlined for both legs
+        slot = site.request_slot
+        delay = demands[slot]
+        if delay is None:
+            delay = self.retry_samplers[slot]()
+        demands[slot] = None
         faults = site.faults
         if faults:
             delay += faults.added_latency()
@@ -232,7 +259,11 @@ class CallPath:
             env.process(self._serve_detached(req, site, inner, done, instance))
             timer.add(inner, done)
             reply = yield done
-        delay = self._take(req, site.response_slot)
+        slot = site.response_slot
+        delay = demands[slot]
+        if delay is None:
+            delay = self.retry_samplers[slot]()
+        demands[slot] = None
         if faults:
             delay += faults.added_latency()
         if delay > 0:
@@ -241,15 +272,13 @@ class CallPath:
             lease.release(env.now, reply.outcome.got_response)
         return reply
 
-    def _connect(self, req: Request, lease: Lease, site: CallSite):
-        """Take a socket: reuse, connect (paying the handshake) or wait. Returns a reply only if
-        the request is not sent: the pending queue is full, or its caller gave up meanwhile."""
-        from simulator.policies.pool import PoolAction
-
+    def _connect(self, req: Request, lease: Lease, site: CallSite, acquired: Acquire):
+        """Get the socket the pool did not hand over at once: connect (paying the handshake)
+        or wait. Returns a reply only if the request is not sent: the pending queue is full, or
+        its caller gave up meanwhile."""
         env = self.env
         edge = site.edge
         started = env.now
-        acquired = lease.pool.acquire(started, lease)
         if acquired.action is PoolAction.WAIT:
             edge.pending_waits += 1
             lease.state = Lease.WAITING
@@ -298,8 +327,11 @@ class CallPath:
         arrived = env.now
         stats.arrivals[stats.bucket_of(arrived)] += 1
         if instance is None:
-            instance = service.pick()
-        refused = self._refusal(service, instance, call.deadline, arrived)
+            instance = service.single or service.pick()
+        deadline = call.deadline
+        refused = None
+        if service.faultable or service.queue_limit is not None or deadline is not None:
+            refused = self._refusal(service, instance, deadline, arrived)  # else none can apply
         if refused is None and site.guard is not None:  # a wrong secret or no token: 403 at once
             refused = site.guard.admit(instance.index, arrived, call)
         if refused is not None:
@@ -314,10 +346,38 @@ class CallPath:
         epoch = instance.epoch
         hold = service.hold_worker
         version = service.versions.get(req.key, 0) if site.optimistic else 0
-        reply = (yield from self._claim(req, site, instance, call)) if hold else None
+        reply = None
+        if hold:
+            if instance.busy < instance.capacity:
+                reply = self._claim_free(instance, call)
+            else:
+                reply = yield from self._claim(req, site, instance, call)
         missing: tuple[str, ...] = ()  # fan-out branches answered without (a degraded answer)
+        plain = service.plain_work
         if reply is None:
             for step in site.steps:
+                if type(step) is WorkNode and plain:  # _work's common case, inlined (see there)
+                    if not hold:
+                        if instance.busy < instance.capacity:
+                            reply = self._claim_free(instance, call)
+                        else:
+                            reply = yield from self._claim(req, site, instance, call)
+                        if reply is not None:
+                            break
+                    demand = req.demands[step.slot]  # self._take(req, step.slot), inlined
+                    if demand is None:
+                        demand = self.retry_samplers[step.slot]()
+                    req.demands[step.slot] = None
+                    yield env.timeout(demand)
+                    if req.trace is not None:
+                        now = env.now
+                        req.trace.append(_at(instance, WORK, now - demand, now, site.route))
+                    stats.work += demand
+                    if call.orphaned:
+                        self._waste(stats, demand, call, site.edge)
+                    if not hold:
+                        instance.release()
+                    continue
                 if type(step) is WorkNode:
                     reply = yield from self._work(req, site, step.slot, call, instance, hold)
                     if reply is not None:
@@ -351,7 +411,10 @@ class CallPath:
                     missing += answer.missing
             if hold:
                 instance.release()
-        reply = self._commit(service, site, req.key, version, reply, missing)
+        if reply is None and not missing and not site.optimistic:
+            reply = site.success  # what _commit answers then
+        else:
+            reply = self._commit(service, site, req.key, version, reply, missing)
         if site.broker is not None and reply.ok:  # a queue's publish: store, answer 202 (or 503)
             reply = site.broker.publish(req, reply)
         now = env.now
@@ -369,12 +432,13 @@ class CallPath:
         service: ServiceRuntime, instance: Instance, deadline: float | None, now: float
     ) -> Reply | None:
         """The answer given at once, without queueing, or None to admit: the instance is down,
-        the deadline has passed, an injected error, or the queue is full."""
+        the deadline has passed, an injected error, or the queue is full. (Only faults, a queue
+        limit or a deadline can refuse: :meth:`_serve` asks only when one of them applies.)"""
         if service.outages or not instance.alive:
             return REFUSED
         if deadline is not None and now >= deadline:
             return DEADLINE_EXCEEDED
-        if instance.faults or service.faults:
+        if service.faultable and (instance.faults or service.faults):
             status = service.faults.injected_error() or instance.faults.injected_error()
             if status:
                 return http_reply(status)
@@ -409,6 +473,19 @@ class CallPath:
         if missing and site.success.outcome is SUCCESS:
             return degraded(site.success.status, missing)
         return site.success
+
+    def _claim_free(self, instance: Instance, call: Call) -> Reply | None:
+        """:meth:`_claim` when a worker is free (the caller checked), without a generator."""
+        now = self.env.now
+        instance.busy += 1
+        stats = instance.service.stats
+        stats.busy.change(now, 1)
+        stats.wait_n += 1  # waited 0 s
+        deadline = call.deadline
+        if deadline is not None and now >= deadline:
+            instance.release()
+            return DEADLINE_EXCEEDED
+        return None
 
     def _claim(self, req: Request, site: CallSite, instance: Instance, call: Call):
         """Take a worker: at once if one is free, else wait in FIFO order. None once held; the
@@ -446,7 +523,8 @@ class CallPath:
     ):
         """One work step: take a worker (unless the route holds one), work for the step's
         demand (longer under load and faults), give the worker back. None when done; the reply
-        that ends the request otherwise."""
+        that ends the request otherwise. (:meth:`_serve` inlines the case where no load slope,
+        fault, crash or cancel applies: ``ServiceRuntime.plain_work``.)"""
         env = self.env
         if not hold:
             refused = yield from self._claim(req, site, instance, call)
@@ -464,7 +542,7 @@ class CallPath:
             yield env.timeout(0)
             demand += service.load_slope * instance.in_system
         hang = None
-        if instance.faults or service.faults:
+        if service.faultable and (instance.faults or service.faults):
             demand = demand * service.faults.slowdown * instance.faults.slowdown
             demand += service.faults.added_latency() + instance.faults.added_latency()
             hang = service.faults.hang_event() or instance.faults.hang_event()
@@ -491,7 +569,9 @@ class CallPath:
             req.trace.append(span)
         instance.working.discard(process)
         call.working_at = None
-        self._account(service.stats, demand, call, site.edge)
+        service.stats.work += demand
+        if call.orphaned:
+            self._waste(service.stats, demand, call, site.edge)
         if not hold:
             instance.release()
         return reply
@@ -515,18 +595,16 @@ class CallPath:
         waiting.left_at = env.now
         return RESET
 
-    def _account(self, stats: ServiceStats, seconds: float, call: Call, edge: EdgeStats) -> None:
-        """Count work done, and as wasted when every caller up the chain has already left (for
-        the service, and for the hop the request came in on)."""
-        stats.work += seconds
-        if call.orphaned:
-            # Only the part done after the callers left (the earliest give-up up the chain).
-            now = self.env.now
-            left = min(c.left_at if c.abandoned else now for c in chain(call))
-            seconds = min(seconds, max(0.0, now - left))
-            stats.wasted += seconds
-            stats.wasted_per_bucket[stats.bucket_of(now)] += seconds
-            edge.wasted += seconds
+    def _waste(self, stats: ServiceStats, seconds: float, call: Call, edge: EdgeStats) -> None:
+        """Count work just done for an orphaned call (a caller up the chain has left) as wasted,
+        for the service and for the hop the request came in on: only the part done after the
+        callers left (the earliest give-up up the chain)."""
+        now = self.env.now
+        left = min(c.left_at if c.abandoned else now for c in chain(call))
+        seconds = min(seconds, max(0.0, now - left))
+        stats.wasted += seconds
+        stats.wasted_per_bucket[stats.bucket_of(now)] += seconds
+        edge.wasted += seconds
 
     def _parallel(self, req: Request, step: ParallelSite, call: Call, caller: int):
         """Fan-out: all calls at once. The first failure (in order) fails it unless it degrades;

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from simulator.distributions import Constant, Sampler, make_sampler
+from simulator.distributions import BLOCK, Constant, Sampler, make_sampler, take
 from simulator.hops import Hop
 from simulator.outcomes import OK, Reply, http_reply
 from simulator.policies.stack import HopPolicies
@@ -83,10 +83,22 @@ class Plan:
     def entry(self) -> CallNode:
         return self.entries[0]
 
+    rows: list[tuple[float, ...]] = field(default_factory=list, init=False)
+    """With one entry, the next requests' demands, drawn a block per slot at a time."""
+    next_row: int = field(default=0, init=False)
+
     def draw_demands(self, entry: int = 0) -> list[float | None]:
-        """First-attempt demands for a request to ``entries[entry]`` (other slots stay unused)."""
+        """First-attempt demands for a request to ``entries[entry]`` (other slots stay unused).
+        With one entry every slot is drawn for every request, so the slots are drawn a block at
+        a time (the same values in the same order as one draw per slot per request)."""
         if len(self.entries) == 1:
-            return [sample() for sample in self.samplers]
+            i = self.next_row
+            if i >= len(self.rows):
+                blocks = [take(sample, BLOCK) for sample in self.samplers]
+                self.rows = list(zip(*blocks, strict=True))
+                i = 0
+            self.next_row = i + 1
+            return list(self.rows[i])
         demands: list[float | None] = [None] * len(self.samplers)
         for slot in self.slot_ranges[entry]:
             demands[slot] = self.samplers[slot]()

@@ -148,16 +148,19 @@ class ServiceRuntime:
         "chooser",
         "config",
         "env",
+        "faultable",
         "faults",
         "hold_worker",
         "instances",
         "load_slope",
         "name",
         "outages",
+        "plain_work",
         "queue_limit",
         "registry",
         "request_timeout",
         "request_timer",
+        "single",
         "stats",
         "unavailable",
         "versions",
@@ -182,7 +185,10 @@ class ServiceRuntime:
         self.registry = None  # a Registry (simulator.model.discovery) when callers use one
         self.broker = None  # a Broker (simulator.model.queue) for a queue service
         self.can_crash = False  # a crash fault targets it (set by the model)
+        self.faultable = False  # a fault targets it or one of its instances (set by the model)
+        self.plain_work = False  # no load slope, fault, crash or cancel: work as drawn (model)
         self.instances = [Instance(self, i, config.concurrency) for i in range(config.instances)]
+        self.single = self.instances[0] if len(self.instances) == 1 else None  # nothing to pick
         self.faults = ActiveFaults()
         self.outages = 0
         self.request_timeout = config.request_timeout

@@ -36,6 +36,7 @@ class CallSite:
 
     __slots__ = (
         "broker",
+        "direct",
         "edge",
         "faults",
         "gate",
@@ -86,6 +87,9 @@ class CallSite:
         self.pinned = None  # the one instance a health check goes to (simulator.model.discovery)
         self.broker = service.broker  # a queue's publish route stores a message (model.queue)
         self.steps: list[WorkNode | CallSite | ParallelSite] = []
+        # No hop faults, registry or callee request timeout: the call path sends the request
+        # without the general exchange (one generator frame less per hop).
+        self.direct = faults is None and self.registry is None and service.request_timeout is None
 
 
 class ParallelSite:

@@ -63,12 +63,18 @@ class Simulation:
             place = fault.place
             if place.hop is not None:
                 self.hops.setdefault(place.hop, ActiveFaults())
-            elif fault.kind == "crash":
-                self.services[place.service].can_crash = True
+            else:
+                self.services[place.service].faultable = True
+                if fault.kind == "crash":
+                    self.services[place.service].can_crash = True
         cancellation = any(
             p.on_timeout == "cancel" or (p.hedging is not None and p.hedging.cancel_losers)
             for p in scenario.policies.values()
         )
+        for service in self.services.values():
+            service.plain_work = not (
+                service.load_slope or service.faultable or service.can_crash or cancellation
+            )
         self.path = CallPath(env, self.plan.retry_samplers, cancellation)
         self.stacks: dict[Hop, list[CallPolicies]] = {}
         self.wheels: dict[float, TimerWheel] = {}
