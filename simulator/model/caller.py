@@ -74,6 +74,13 @@ def _at(
     return Span(kind, start, end, None, instance.service.name, route, instance.index, reply, detail)
 
 
+def _answer(done: simpy.Event | None, reply: Reply) -> Reply:
+    """Trigger ``done`` with ``reply`` (a detached attempt's answer) unless its timer came first."""
+    if done is not None and not done.triggered:
+        done.succeed(reply)
+    return reply
+
+
 class CallPath:
     """Runs calls on the simulated clock for one simulation."""
 
@@ -169,7 +176,7 @@ class CallPath:
         child = Call(parent, done, deadline, cancel)
         if calls is not None:
             calls.append(child)
-        process = env.process(self._detached(req, site, child, done, pool))
+        process = env.process(self._exchange(req, site, child, pool, done))  # signals done
         if cancel:
             child.process = process
         if limit is Limit.FIXED and site.wheel is not None:
@@ -178,19 +185,6 @@ class CallPath:
             reply = DEADLINE_EXCEEDED if limit is Limit.DEADLINE else TIMEOUT
             env.timeout(timeout, reply).callbacks.append(child.expire)
         return (yield done)
-
-    def _detached(
-        self,
-        req: Request,
-        site: CallSite,
-        call: Call,
-        done: simpy.Event,
-        pool: ConnectionPool | None,
-    ):
-        """The callee side of a call with a timeout, in its own process."""
-        reply = yield from self._exchange(req, site, call, pool)
-        if not done.triggered:
-            done.succeed(reply)
 
     def _take(self, req: Request, slot: int) -> float:
         """The demand of ``slot``: pre-drawn on first use, from the retry stream after that."""
@@ -203,9 +197,17 @@ class CallPath:
     # -- the network ------------------------------------------------------------------------
 
     def _exchange(
-        self, req: Request, site: CallSite, call: Call, pool: ConnectionPool | None = None
+        self,
+        req: Request,
+        site: CallSite,
+        call: Call,
+        pool: ConnectionPool | None = None,
+        done: simpy.Event | None = None,
     ):
-        """Get a connection (with a pool), request leg, service at the callee, response leg."""
+        """Get a connection (with a pool), request leg, service at the callee, response leg.
+
+        With ``done`` (a call with a timeout, in its own process) the reply also triggers it,
+        unless the timer did first: no wrapping generator frame on every resume."""
         env = self.env
         lease = None
         if pool is not None:
@@ -215,7 +217,7 @@ class CallPath:
             if acquired.action is not REUSE:  # connect, wait or be refused: on the clock
                 refused = yield from self._connect(req, lease, site, acquired)
                 if refused is not None:
-                    return refused
+                    return _answer(done, refused)
         demands = req.demands  # self._take(req, slot), inlined for both legs
         slot = site.request_slot
         delay = demands[slot]
@@ -238,7 +240,7 @@ class CallPath:
                     req.trace.append(
                         Span(FAULT, now, now, site.hop, None, site.route, 0, reply, detail)
                     )
-                return reply
+                return _answer(done, reply)
         instance = None
         registry = site.registry
         if registry is not None:  # found through a registry (a health check: its one instance)
@@ -246,7 +248,7 @@ class CallPath:
             if instance is None:  # none listed: the caller answers 503 itself, sends nothing
                 if lease is not None:
                     lease.release(env.now, True)
-                return NO_HEALTHY_INSTANCE
+                return _answer(done, NO_HEALTHY_INSTANCE)
         if delay > 0:
             yield env.timeout(delay)
         timer = site.service.request_timer
@@ -254,11 +256,11 @@ class CallPath:
             reply = yield from self._serve(req, site, call, instance)
         else:
             # The callee's own request timeout (the gateway's 30 s, answered 408): its work goes on.
-            done = env.event()
-            inner = Call(call, done, call.deadline)
-            env.process(self._serve_detached(req, site, inner, done, instance))
-            timer.add(inner, done)
-            reply = yield done
+            served = env.event()
+            inner = Call(call, served, call.deadline)
+            env.process(self._serve_detached(req, site, inner, served, instance))
+            timer.add(inner, served)
+            reply = yield served
         slot = site.response_slot
         delay = demands[slot]
         if delay is None:
@@ -270,6 +272,8 @@ class CallPath:
             yield env.timeout(delay)
         if lease is not None:
             lease.release(env.now, reply.outcome.got_response)
+        if done is not None and not done.triggered:  # _answer(done, reply), inlined
+            done.succeed(reply)
         return reply
 
     def _connect(self, req: Request, lease: Lease, site: CallSite, acquired: Acquire):
