@@ -94,10 +94,22 @@ class CallPath:
     def call(
         self, req: Request, site: CallSite, parent: Call, caller: int = 0
     ) -> Generator[simpy.Event, object, Reply]:
-        """Make one call from caller instance ``caller``; its policy stack, if any, applies here."""
+        """Make one call from caller instance ``caller``; its policy stack, if any, applies here.
+
+        A plain function returning the call's generator: a hop without gate, policies, timeout,
+        pool, faults or registry is served by :meth:`_serve` alone, legs included (one generator
+        frame per hop, so every resume further down the chain passes one frame less here)."""
+        if site.direct and site.stacks is None and site.timeout is None and site.gate is None:
+            site.edge.attempt(self.env.now)
+            if parent.deadline is not None:
+                parent = Call(parent)  # a hop without propagation tells the callee nothing
+            return self._serve(req, site, parent, hop=True)
+        return self._call(req, site, parent, caller)
+
+    def _call(self, req: Request, site: CallSite, parent: Call, caller: int):
+        """:meth:`call` through a gate, a policy stack, a timeout or :meth:`_exchange`."""
         env = self.env
         edge = site.edge
-        trace = req.trace
         started = env.now
         if site.gate is not None:  # service authentication (simulator.model.auth), or setup error
             parent, refused = yield from site.gate.enter(req, site, parent, caller)
@@ -105,38 +117,24 @@ class CallPath:
                 return refused  # failed before anything was sent: counted by the gate
         if site.stacks is None:
             edge.attempt(started)
-            if site.timeout is None:  # the common case, inlined: one generator frame less
+            if site.timeout is None:
                 if parent.deadline is not None:
                     parent = Call(parent)  # a hop without propagation tells the callee nothing
-                if site.direct:  # ... and what _exchange does without pool, faults or registry
-                    demands = req.demands  # self._take(req, slot), inlined for both legs
-                    slot = site.request_slot
-                    delay = demands[slot]
-                    if delay is None:
-                        delay = self.retry_samplers[slot]()
-                    demands[slot] = None
-                    if delay > 0:
-                        yield env.timeout(delay)
-                    reply = yield from self._serve(req, site, parent)
-                    slot = site.response_slot
-                    delay = demands[slot]
-                    if delay is None:
-                        delay = self.retry_samplers[slot]()
-                    demands[slot] = None
-                    if delay > 0:
-                        yield env.timeout(delay)
-                else:
-                    reply = yield from self._exchange(req, site, parent)
+                reply = yield from self._exchange(req, site, parent)
             else:
                 reply = yield from self.attempt(req, site, parent, site.timeout)
         else:
             reply = yield from site.stacks[caller].call(req, site, parent)
-        now = env.now
-        edge.record(now, reply)
-        if trace is not None:
+        return self._finish(req, site, started, reply)
+
+    def _finish(self, req: Request, site: CallSite, started: float, reply: Reply) -> Reply:
+        """The caller has its reply: count it on the hop and, when traced, add the call's span."""
+        now = self.env.now
+        site.edge.record(now, reply)
+        if req.trace is not None:
             plain = site.stacks is None  # one attempt, no policies: the call is the attempt
             kind, number = (ATTEMPT, 1) if plain else (CALL, 0)
-            trace.append(Span(kind, started, now, site.hop, None, site.route, number, reply))
+            req.trace.append(Span(kind, started, now, site.hop, None, site.route, number, reply))
         return reply
 
     def attempt(
@@ -321,11 +319,25 @@ class CallPath:
         if not done.triggered:
             done.succeed(reply)
 
-    def _serve(self, req: Request, site: CallSite, call: Call, instance: Instance | None = None):
+    def _serve(
+        self,
+        req: Request,
+        site: CallSite,
+        call: Call,
+        instance: Instance | None = None,
+        hop: bool = False,
+    ):
         """The callee's side: the instance the caller chose (or, with static discovery, the
         balancer's pick), admit or refuse the request, run the route's steps (work on a worker,
-        calls downstream) until the first failure, answer."""
+        calls downstream) until the first failure, answer. With ``hop`` (a direct hop, see
+        :meth:`call`) also the request leg before, the response leg after and the caller's
+        :meth:`_finish`."""
         env = self.env
+        if hop:
+            started = env.now
+            delay = self._take(req, site.request_slot)
+            if delay > 0:
+                yield env.timeout(delay)
         service = site.service
         stats = service.stats
         arrived = env.now
@@ -344,6 +356,11 @@ class CallPath:
                 reason = "answered at once"
                 span = _at(instance, SERVE, arrived, arrived, site.route, refused, reason)
                 req.trace.append(span)
+            if hop:
+                delay = self._take(req, site.response_slot)
+                if delay > 0:
+                    yield env.timeout(delay)
+                return self._finish(req, site, started, refused)
             return refused
         instance.in_system += 1
         stats.in_system.change(arrived, 1)
@@ -429,6 +446,11 @@ class CallPath:
         stats.answered[reply.outcome] += 1
         if req.trace is not None:
             req.trace.append(_at(instance, SERVE, arrived, now, site.route, reply))
+        if hop:
+            delay = self._take(req, site.response_slot)
+            if delay > 0:
+                yield env.timeout(delay)
+            return self._finish(req, site, started, reply)
         return reply
 
     @staticmethod
