@@ -125,17 +125,17 @@ class CallPath:
                 reply = yield from self.attempt(req, site, parent, site.timeout)
         else:
             reply = yield from site.stacks[caller].call(req, site, parent)
-        return self._finish(req, site, started, reply)
-
-    def _finish(self, req: Request, site: CallSite, started: float, reply: Reply) -> Reply:
-        """The caller has its reply: count it on the hop and, when traced, add the call's span."""
-        now = self.env.now
-        site.edge.record(now, reply)
+        edge.record(env.now, reply)
         if req.trace is not None:
-            plain = site.stacks is None  # one attempt, no policies: the call is the attempt
-            kind, number = (ATTEMPT, 1) if plain else (CALL, 0)
-            req.trace.append(Span(kind, started, now, site.hop, None, site.route, number, reply))
+            self._call_span(req, site, started, reply)
         return reply
+
+    def _call_span(self, req: Request, site: CallSite, started: float, reply: Reply) -> None:
+        """Add the span of a call that has just got its reply to its request's trace."""
+        plain = site.stacks is None  # one attempt, no policies: the call is the attempt
+        kind, number = (ATTEMPT, 1) if plain else (CALL, 0)
+        span = Span(kind, started, self.env.now, site.hop, None, site.route, number, reply)
+        req.trace.append(span)  # type: ignore[union-attr]
 
     def attempt(
         self,
@@ -331,11 +331,16 @@ class CallPath:
         balancer's pick), admit or refuse the request, run the route's steps (work on a worker,
         calls downstream) until the first failure, answer. With ``hop`` (a direct hop, see
         :meth:`call`) also the request leg before, the response leg after and the caller's
-        :meth:`_finish`."""
+        count of the reply."""
         env = self.env
         if hop:
             started = env.now
-            delay = self._take(req, site.request_slot)
+            demands = req.demands  # self._take(req, slot), inlined for both legs
+            slot = site.request_slot
+            delay = demands[slot]
+            if delay is None:
+                delay = self.retry_samplers[slot]()
+            demands[slot] = None
             if delay > 0:
                 yield env.timeout(delay)
         service = site.service
@@ -360,7 +365,9 @@ class CallPath:
                 delay = self._take(req, site.response_slot)
                 if delay > 0:
                     yield env.timeout(delay)
-                return self._finish(req, site, started, refused)
+                site.edge.record(env.now, refused)
+                if req.trace is not None:
+                    self._call_span(req, site, started, refused)
             return refused
         instance.in_system += 1
         stats.in_system.change(arrived, 1)
@@ -447,10 +454,16 @@ class CallPath:
         if req.trace is not None:
             req.trace.append(_at(instance, SERVE, arrived, now, site.route, reply))
         if hop:
-            delay = self._take(req, site.response_slot)
+            slot = site.response_slot
+            delay = demands[slot]
+            if delay is None:
+                delay = self.retry_samplers[slot]()
+            demands[slot] = None
             if delay > 0:
                 yield env.timeout(delay)
-            return self._finish(req, site, started, reply)
+            site.edge.record(env.now, reply)  # what the caller does once it has the reply
+            if req.trace is not None:
+                self._call_span(req, site, started, reply)
         return reply
 
     @staticmethod
