@@ -35,22 +35,21 @@ YOUNG_GC_THRESHOLD = 20_000  # allocations between young collections while a run
 
 @contextmanager
 def quiet_gc() -> Iterator[None]:
-    """Make cyclic GC cheap while the clock runs, then restore it.
+    """Make cyclic GC rare while the clock runs, then restore its thresholds.
 
-    Everything alive before the run (modules, the scenario, the built world) is frozen, so full
-    collections do not traverse it again; young collections start after 20,000 net allocations
-    instead of 700. The reference stack's live set (timers, pooled sockets, dedup entries) kept
-    crossing 700: 140 young and 1-2 full collections per 18,000 requests, 6-9 % of its CPU time.
-    GC never changes a result: nothing in the model depends on when a cycle is freed.
+    Young collections start after 20,000 net allocations instead of 700. The reference stack's
+    live set (timers, pooled sockets, dedup entries) kept crossing 700: 140 young and 1-2 full
+    collections per 18,000 requests, 6-9 % of its CPU time; with 20,000, two young ones. (Not
+    ``gc.freeze()``: it would also freeze an earlier run's garbage, which a process running many
+    simulations then keeps until a rare full collection.) GC never changes a result: nothing in
+    the model depends on when a cycle is freed.
     """
     thresholds = gc.get_threshold()
-    gc.freeze()
     gc.set_threshold(YOUNG_GC_THRESHOLD, *thresholds[1:])
     try:
         yield
     finally:
         gc.set_threshold(*thresholds)
-        gc.unfreeze()
 
 
 class ConservationError(AssertionError):
