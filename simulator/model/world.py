@@ -39,7 +39,7 @@ def quiet_gc() -> Iterator[None]:
 
     Young collections start after 20,000 net allocations instead of 700. The reference stack's
     live set (timers, pooled sockets, dedup entries) kept crossing 700: 140 young and 1-2 full
-    collections per 18,000 requests, 6-9 % of its CPU time; with 20,000, two young ones. (Not
+    collections per 18,000 requests, 6-9 % of its CPU time; with 20,000, two collections. (Not
     ``gc.freeze()``: it would also freeze an earlier run's garbage, which a process running many
     simulations then keeps until a rare full collection.) GC never changes a result: nothing in
     the model depends on when a cycle is freed.
