@@ -13,13 +13,27 @@ class Level:
     ``bucket_peaks`` gives the highest value reached in each bucket (a queue's peak, which a
     bucket's average hides), ``peak`` the highest of all. ``change`` runs several times per
     request, so the common case (still in the same bucket) is kept to a comparison and one
-    multiply-add; the current bucket's peak costs the comparison a run-wide peak would.
+    multiply-add on one attribute (the current bucket's area, ``area``, is stored into ``areas``
+    when the bucket closes and at :meth:`close`); the current bucket's peak costs the comparison a
+    run-wide peak would.
     """
 
-    __slots__ = ("areas", "bucket", "end", "index", "last", "last_index", "top", "tops", "value")
+    __slots__ = (
+        "area",
+        "areas",
+        "bucket",
+        "end",
+        "index",
+        "last",
+        "last_index",
+        "top",
+        "tops",
+        "value",
+    )
 
     def __init__(self, n_buckets: int, bucket: float) -> None:
         self.value = 0
+        self.area = 0.0  # the current bucket's area so far (areas[index] once it closes)
         self.top = 0  # the highest value in the current bucket (index) so far
         self.last = 0.0
         self.bucket = bucket
@@ -35,7 +49,7 @@ class Level:
             self._roll(now)
         value = self.value
         if value:
-            self.areas[self.index] += value * (now - self.last)
+            self.area += value * (now - self.last)
         self.last = now
         value += delta
         self.value = value
@@ -47,23 +61,25 @@ class Level:
         bucket ``now`` falls in starts at the current value."""
         value = self.value
         areas, tops = self.areas, self.tops
-        last, index, end, top = self.last, self.index, self.end, self.top
+        last, index, end, top, area = self.last, self.index, self.end, self.top, self.area
         while now > end:
-            areas[index] += value * (end - last)
+            areas[index] = area + value * (end - last)
+            area = 0.0
             tops[index] = top
             top = value
             last = end
             index += 1
             end = (index + 1) * self.bucket if index < self.last_index else math.inf
-        self.last, self.index, self.end, self.top = last, index, end, top
+        self.last, self.index, self.end, self.top, self.area = last, index, end, top, area
 
     def close(self, now: float) -> None:
-        """Carry the current level up to ``now`` (the end of the run)."""
+        """Carry the current level up to ``now`` (the end of the run); ``areas`` is complete."""
         self.change(now, 0)
+        self.areas[self.index] = self.area
 
     @property
     def total_area(self) -> float:
-        return sum(self.areas)
+        return sum(self.areas[: self.index]) + self.area  # the same sum as of ``areas``
 
     def bucket_peaks(self, n_buckets: int) -> list[int]:
         """The highest value of the level in each of the first ``n_buckets`` buckets (buckets

@@ -74,6 +74,13 @@ def _at(
     return Span(kind, start, end, None, instance.service.name, route, instance.index, reply, detail)
 
 
+def _answer(done: simpy.Event | None, reply: Reply) -> Reply:
+    """Trigger ``done`` with ``reply`` (a detached attempt's answer) unless its timer came first."""
+    if done is not None and not done.triggered:
+        done.succeed(reply)
+    return reply
+
+
 class CallPath:
     """Runs calls on the simulated clock for one simulation."""
 
@@ -87,10 +94,22 @@ class CallPath:
     def call(
         self, req: Request, site: CallSite, parent: Call, caller: int = 0
     ) -> Generator[simpy.Event, object, Reply]:
-        """Make one call from caller instance ``caller``; its policy stack, if any, applies here."""
+        """Make one call from caller instance ``caller``; its policy stack, if any, applies here.
+
+        A plain function returning the call's generator: a hop without gate, policies, timeout,
+        pool, faults or registry is served by :meth:`_serve` alone, legs included (one generator
+        frame per hop, so every resume further down the chain passes one frame less here)."""
+        if site.direct and site.stacks is None and site.timeout is None and site.gate is None:
+            site.edge.attempt(self.env.now)
+            if parent.deadline is not None:
+                parent = Call(parent)  # a hop without propagation tells the callee nothing
+            return self._serve(req, site, parent, hop=True)
+        return self._call(req, site, parent, caller)
+
+    def _call(self, req: Request, site: CallSite, parent: Call, caller: int):
+        """:meth:`call` through a gate, a policy stack, a timeout or :meth:`_exchange`."""
         env = self.env
         edge = site.edge
-        trace = req.trace
         started = env.now
         if site.gate is not None:  # service authentication (simulator.model.auth), or setup error
             parent, refused = yield from site.gate.enter(req, site, parent, caller)
@@ -98,39 +117,25 @@ class CallPath:
                 return refused  # failed before anything was sent: counted by the gate
         if site.stacks is None:
             edge.attempt(started)
-            if site.timeout is None:  # the common case, inlined: one generator frame less
+            if site.timeout is None:
                 if parent.deadline is not None:
                     parent = Call(parent)  # a hop without propagation tells the callee nothing
-                if site.direct:  # ... and what _exchange does without pool, faults or registry
-                    demands = req.demands  # self._take(req, slot), inlined for both legs
-                    slot = site.request_slot
-                    delay = demands[slot]
-                    if delay is None:
-                        delay = self.retry_samplers[slot]()
-                    demands[slot] = None
-                    if delay > 0:
-                        yield env.timeout(delay)
-                    reply = yield from self._serve(req, site, parent)
-                    slot = site.response_slot
-                    delay = demands[slot]
-                    if delay is None:
-                        delay = self.retry_samplers[slot]()
-                    demands[slot] = None
-                    if delay > 0:
-                        yield env.timeout(delay)
-                else:
-                    reply = yield from self._exchange(req, site, parent)
+                reply = yield from self._exchange(req, site, parent)
             else:
                 reply = yield from self.attempt(req, site, parent, site.timeout)
         else:
             reply = yield from site.stacks[caller].call(req, site, parent)
-        now = env.now
-        edge.record(now, reply)
-        if trace is not None:
-            plain = site.stacks is None  # one attempt, no policies: the call is the attempt
-            kind, number = (ATTEMPT, 1) if plain else (CALL, 0)
-            trace.append(Span(kind, started, now, site.hop, None, site.route, number, reply))
+        edge.record(env.now, reply)
+        if req.trace is not None:
+            self._call_span(req, site, started, reply)
         return reply
+
+    def _call_span(self, req: Request, site: CallSite, started: float, reply: Reply) -> None:
+        """Add the span of a call that has just got its reply to its request's trace."""
+        plain = site.stacks is None  # one attempt, no policies: the call is the attempt
+        kind, number = (ATTEMPT, 1) if plain else (CALL, 0)
+        span = Span(kind, started, self.env.now, site.hop, None, site.route, number, reply)
+        req.trace.append(span)  # type: ignore[union-attr]
 
     def attempt(
         self,
@@ -169,7 +174,7 @@ class CallPath:
         child = Call(parent, done, deadline, cancel)
         if calls is not None:
             calls.append(child)
-        process = env.process(self._detached(req, site, child, done, pool))
+        process = env.process(self._exchange(req, site, child, pool, done))  # signals done
         if cancel:
             child.process = process
         if limit is Limit.FIXED and site.wheel is not None:
@@ -178,19 +183,6 @@ class CallPath:
             reply = DEADLINE_EXCEEDED if limit is Limit.DEADLINE else TIMEOUT
             env.timeout(timeout, reply).callbacks.append(child.expire)
         return (yield done)
-
-    def _detached(
-        self,
-        req: Request,
-        site: CallSite,
-        call: Call,
-        done: simpy.Event,
-        pool: ConnectionPool | None,
-    ):
-        """The callee side of a call with a timeout, in its own process."""
-        reply = yield from self._exchange(req, site, call, pool)
-        if not done.triggered:
-            done.succeed(reply)
 
     def _take(self, req: Request, slot: int) -> float:
         """The demand of ``slot``: pre-drawn on first use, from the retry stream after that."""
@@ -203,9 +195,17 @@ class CallPath:
     # -- the network ------------------------------------------------------------------------
 
     def _exchange(
-        self, req: Request, site: CallSite, call: Call, pool: ConnectionPool | None = None
+        self,
+        req: Request,
+        site: CallSite,
+        call: Call,
+        pool: ConnectionPool | None = None,
+        done: simpy.Event | None = None,
     ):
-        """Get a connection (with a pool), request leg, service at the callee, response leg."""
+        """Get a connection (with a pool), request leg, service at the callee, response leg.
+
+        With ``done`` (a call with a timeout, in its own process) the reply also triggers it,
+        unless the timer did first: no wrapping generator frame on every resume."""
         env = self.env
         lease = None
         if pool is not None:
@@ -215,7 +215,7 @@ class CallPath:
             if acquired.action is not REUSE:  # connect, wait or be refused: on the clock
                 refused = yield from self._connect(req, lease, site, acquired)
                 if refused is not None:
-                    return refused
+                    return _answer(done, refused)
         demands = req.demands  # self._take(req, slot), inlined for both legs
         slot = site.request_slot
         delay = demands[slot]
@@ -238,7 +238,7 @@ class CallPath:
                     req.trace.append(
                         Span(FAULT, now, now, site.hop, None, site.route, 0, reply, detail)
                     )
-                return reply
+                return _answer(done, reply)
         instance = None
         registry = site.registry
         if registry is not None:  # found through a registry (a health check: its one instance)
@@ -246,7 +246,7 @@ class CallPath:
             if instance is None:  # none listed: the caller answers 503 itself, sends nothing
                 if lease is not None:
                     lease.release(env.now, True)
-                return NO_HEALTHY_INSTANCE
+                return _answer(done, NO_HEALTHY_INSTANCE)
         if delay > 0:
             yield env.timeout(delay)
         timer = site.service.request_timer
@@ -254,11 +254,11 @@ class CallPath:
             reply = yield from self._serve(req, site, call, instance)
         else:
             # The callee's own request timeout (the gateway's 30 s, answered 408): its work goes on.
-            done = env.event()
-            inner = Call(call, done, call.deadline)
-            env.process(self._serve_detached(req, site, inner, done, instance))
-            timer.add(inner, done)
-            reply = yield done
+            served = env.event()
+            inner = Call(call, served, call.deadline)
+            env.process(self._serve_detached(req, site, inner, served, instance))
+            timer.add(inner, served)
+            reply = yield served
         slot = site.response_slot
         delay = demands[slot]
         if delay is None:
@@ -270,6 +270,8 @@ class CallPath:
             yield env.timeout(delay)
         if lease is not None:
             lease.release(env.now, reply.outcome.got_response)
+        if done is not None and not done.triggered:  # _answer(done, reply), inlined
+            done.succeed(reply)
         return reply
 
     def _connect(self, req: Request, lease: Lease, site: CallSite, acquired: Acquire):
@@ -317,11 +319,30 @@ class CallPath:
         if not done.triggered:
             done.succeed(reply)
 
-    def _serve(self, req: Request, site: CallSite, call: Call, instance: Instance | None = None):
+    def _serve(
+        self,
+        req: Request,
+        site: CallSite,
+        call: Call,
+        instance: Instance | None = None,
+        hop: bool = False,
+    ):
         """The callee's side: the instance the caller chose (or, with static discovery, the
         balancer's pick), admit or refuse the request, run the route's steps (work on a worker,
-        calls downstream) until the first failure, answer."""
+        calls downstream) until the first failure, answer. With ``hop`` (a direct hop, see
+        :meth:`call`) also the request leg before, the response leg after and the caller's
+        count of the reply."""
         env = self.env
+        if hop:
+            started = env.now
+            demands = req.demands  # self._take(req, slot), inlined for both legs
+            slot = site.request_slot
+            delay = demands[slot]
+            if delay is None:
+                delay = self.retry_samplers[slot]()
+            demands[slot] = None
+            if delay > 0:
+                yield env.timeout(delay)
         service = site.service
         stats = service.stats
         arrived = env.now
@@ -340,6 +361,13 @@ class CallPath:
                 reason = "answered at once"
                 span = _at(instance, SERVE, arrived, arrived, site.route, refused, reason)
                 req.trace.append(span)
+            if hop:
+                delay = self._take(req, site.response_slot)
+                if delay > 0:
+                    yield env.timeout(delay)
+                site.edge.record(env.now, refused)
+                if req.trace is not None:
+                    self._call_span(req, site, started, refused)
             return refused
         instance.in_system += 1
         stats.in_system.change(arrived, 1)
@@ -425,6 +453,17 @@ class CallPath:
         stats.answered[reply.outcome] += 1
         if req.trace is not None:
             req.trace.append(_at(instance, SERVE, arrived, now, site.route, reply))
+        if hop:
+            slot = site.response_slot
+            delay = demands[slot]
+            if delay is None:
+                delay = self.retry_samplers[slot]()
+            demands[slot] = None
+            if delay > 0:
+                yield env.timeout(delay)
+            site.edge.record(env.now, reply)  # what the caller does once it has the reply
+            if req.trace is not None:
+                self._call_span(req, site, started, reply)
         return reply
 
     @staticmethod

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import gc
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import simpy
 
@@ -27,6 +29,27 @@ from simulator.outcomes import CAUSES, TIMEOUT
 from simulator.policies.stack import HopPolicies
 from simulator.rng import Streams
 from simulator.scenario.schema import Scenario
+
+YOUNG_GC_THRESHOLD = 20_000  # allocations between young collections while a run is on
+
+
+@contextmanager
+def quiet_gc() -> Iterator[None]:
+    """Make cyclic GC rare while the clock runs, then restore its thresholds.
+
+    Young collections start after 20,000 net allocations instead of 700. The reference stack's
+    live set (timers, pooled sockets, dedup entries) kept crossing 700: 140 young and 1-2 full
+    collections per 18,000 requests, 6-9 % of its CPU time; with 20,000, two collections. (Not
+    ``gc.freeze()``: it would also freeze an earlier run's garbage, which a process running many
+    simulations then keeps until a rare full collection.) GC never changes a result: nothing in
+    the model depends on when a cycle is freed.
+    """
+    thresholds = gc.get_threshold()
+    gc.set_threshold(YOUNG_GC_THRESHOLD, *thresholds[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*thresholds)
 
 
 class ConservationError(AssertionError):
@@ -213,12 +236,13 @@ class Simulation:
         after each (for progress bars); the result is the same either way.
         """
         end = self.scenario.duration
-        if progress is None:
-            self.env.run(until=end)
-        else:
-            for i in range(1, chunks + 1):
-                self.env.run(until=end * i / chunks)
-                progress(self.env.now)
+        with quiet_gc():
+            if progress is None:
+                self.env.run(until=end)
+            else:
+                for i in range(1, chunks + 1):
+                    self.env.run(until=end * i / chunks)
+                    progress(self.env.now)
         recorder = self.recorder
         for stats in recorder.services.values():
             stats.in_system.close(end)
