@@ -8,7 +8,7 @@ from matplotlib.figure import Figure
 
 from simulator.experiment.auth_summary import has_auth as summary_has_auth
 from simulator.experiment.result import RunResult
-from simulator.plots.style import CYCLE, new_figure, shade_faults
+from simulator.plots.style import CYCLE, legend_outside, new_figure, shade_faults
 
 CAUSE_LABELS = {
     "forbidden_secret": "403: wrong or missing secret",
@@ -36,10 +36,10 @@ def auth_timeline(result: RunResult) -> Figure:
     refreshing = [name for name in hops if ts[name].any()]
     if refreshing:
         figure, (causes, tokens) = new_figure(
-            2, 1, width=10, height=6.0, sharex=True, height_ratios=[3, 2]
+            2, 1, width=12, height=6.0, sharex=True, height_ratios=[3, 2]
         )
     else:
-        figure, (causes,) = new_figure(1, 1, width=10, height=3.8)
+        figure, (causes,) = new_figure(1, 1, width=12, height=3.8)
     for colour, cause in zip(CYCLE, CAUSE_LABELS, strict=False):
         causes.plot(
             t, ts[f"cause_{cause}"] / bucket, color=colour, lw=1.5, label=CAUSE_LABELS[cause]
@@ -48,7 +48,18 @@ def auth_timeline(result: RunResult) -> Figure:
     causes.set_ylabel("client answers per second")
     causes.set_ylim(bottom=0)
     causes.set_title(f"{result.scenario.name}: service authentication (seed {result.seed})")
-    causes.legend(loc="upper right", fontsize=8, framealpha=0.9)
+    if not any(ts[f"cause_{cause}"].any() for cause in CAUSE_LABELS):
+        causes.set_ylim(0, 1)
+        causes.text(
+            0.5,
+            0.5,
+            "no client answer failed for service authentication",
+            transform=causes.transAxes,
+            ha="center",
+            va="center",
+            color="#555555",
+        )
+    legend_outside(causes)  # beside the panel: it covers no data and no fault label
     last = causes
     if refreshing:
         for colour, name in zip(CYCLE, refreshing, strict=False):
@@ -63,7 +74,7 @@ def auth_timeline(result: RunResult) -> Figure:
             if f"{name}{SUFFIX}" in refreshing
         )
         tokens.set_title(f"service-token refreshes started (most in flight at once: {peak})")
-        tokens.legend(loc="upper right", fontsize=8, framealpha=0.9)
+        legend_outside(tokens, faults=False)
         last = tokens
     last.set_xlabel("simulated time (s)")
     last.set_xlim(0, result.scenario.duration)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from matplotlib.figure import Figure
 
 from simulator.experiment.result import RunResult
-from simulator.plots.style import CYCLE, new_figure, shade_faults
+from simulator.plots.style import CYCLE, legend_outside, new_figure, shade_faults
 
 
 def has_discovery(result: RunResult) -> bool:
@@ -23,7 +23,7 @@ def discovery_timeline(result: RunResult) -> Figure:
     t = ts["time"] + bucket / 2
     found = [name for name, s in result.summary["services"].items() if "discovery" in s]
     figure, (listing, answers) = new_figure(
-        2, 1, width=10, height=6.0, sharex=True, height_ratios=[2, 3]
+        2, 1, width=12, height=6.0, sharex=True, height_ratios=[2, 3]
     )
     for colour, name in zip(CYCLE, found, strict=False):
         block = result.summary["services"][name]["discovery"]
@@ -59,7 +59,7 @@ def discovery_timeline(result: RunResult) -> Figure:
     shade_faults(listing, result.fault_windows)
     listing.set_ylabel("instances")
     listing.set_ylim(bottom=0)
-    listing.legend(loc="lower left", fontsize=8, framealpha=0.9)
+    legend_outside(listing)
     answers.plot(t, ts["goodput_rps"], color=CYCLE[0], lw=1.5, label="goodput")
     answers.plot(t, ts["errors_rps"], color=CYCLE[1], lw=1.5, label="errors")
     if "cause_no_healthy_instance" in ts and ts["cause_no_healthy_instance"].any():
@@ -73,7 +73,7 @@ def discovery_timeline(result: RunResult) -> Figure:
     shade_faults(answers, result.fault_windows, label=False)
     answers.set_ylabel("client answers per second")
     answers.set_ylim(bottom=0)
-    answers.legend(loc="upper right", fontsize=8, framealpha=0.9)
+    legend_outside(answers, faults=False)
     answers.set_xlabel("simulated time (s)")
     answers.set_xlim(0, result.scenario.duration)
     return figure
