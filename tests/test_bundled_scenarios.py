@@ -93,3 +93,13 @@ def test_a_variant_switches_a_policy_off_with_false():
     assert plain.policies["gateway->auth"].dedup is None
     assert simulator.run(scenario).summary["edges"]["gateway->auth"]["dedup_hits"] > 1000
     assert simulator.run(plain).summary["edges"]["gateway->auth"]["dedup_hits"] == 0
+
+
+def test_the_json_schema_accepts_false_for_a_policy_table():
+    """What validation accepts, the exported schema says: an editor must not flag dedup = false."""
+    from simulator.policies.stack import HopPolicies
+
+    properties = HopPolicies.model_json_schema()["properties"]
+    assert {"const": False} in properties["dedup"]["anyOf"]
+    assert {"const": False} in properties["breaker"]["anyOf"]
+    assert all(option != {"const": False} for option in properties["timeout"].get("anyOf", []))

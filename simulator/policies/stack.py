@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from simulator.policies.breaker import BreakerConfig
 from simulator.policies.budgets import BudgetConfig
@@ -27,8 +27,16 @@ from simulator.units import ConfigModel, Duration, OptionalDuration
 PositiveDuration = Annotated[Duration, Field(gt=0)]
 
 
+def _false_switches_off(schema: dict[str, Any]) -> None:
+    """The JSON Schema says what validation accepts: ``false`` for every policy table."""
+    for name in _POLICY_TABLES:
+        schema["properties"][name]["anyOf"].append({"const": False})
+
+
 class HopPolicies(ConfigModel):
     """Every policy one caller applies to its calls to one callee (all optional)."""
+
+    model_config = ConfigDict(**ConfigModel.model_config, json_schema_extra=_false_switches_off)
 
     timeout: OptionalDuration = Field(
         None,
