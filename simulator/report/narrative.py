@@ -298,7 +298,7 @@ def _goodput(
         return f"{never}; by the recovery rule (docs/recovery.md) it {came}."
     fell = int(candidates[0])
     if recovery["recovered"] and recovery["after_last_fault_s"] == 0:
-        early = _back_during_faults(low & full, times, fell, bucket, summary, last_end)
+        early = _back_during_faults(low & full, times, fell, bucket, recovery["hold_s"], last_end)
         if early is not None:
             back_at = early
             came = (
@@ -318,13 +318,12 @@ def _back_during_faults(
     times: np.ndarray,
     fell: int,
     bucket: float,
-    summary: Mapping[str, Any],
+    hold: float,
     last_end: float,
 ) -> float | None:
     """When goodput was back for good before the last fault ended: the end of the last low
-    bucket, if goodput then stayed back for the recovery rule's hold window before the last
-    fault's end; else None (it was back only as the fault ended)."""
-    hold = float((summary.get("recovery") or {}).get("hold_s") or max(5.0, 3 * bucket))
+    bucket, if goodput then stayed back for the recovery rule's hold window (``hold``) before
+    the last fault's end; else None (it was back only as the fault ended)."""
     during = np.flatnonzero(low & (times >= times[fell]) & (times + bucket <= last_end + 1e-9))
     back = float(times[during[-1]] + bucket) if len(during) else float(times[fell] + bucket)
     return back if back + hold <= last_end + 1e-9 else None
